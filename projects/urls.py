@@ -1,0 +1,7 @@
+from django.urls import path
+
+from projects import views
+
+urlpatterns = [
+    path("board/", views.board, name="board"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SessionsPoolConfig(AppConfig):
+    name = "sessions_pool"
+    verbose_name = "Agent sessions"
