@@ -15,5 +15,13 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("projects.api.urls")),
+    path("api/llm/", include("llmrouting.api.urls")),
+    path("api/", include("sessions_pool.api.urls")),
+    path("api/", include("autopilot.api.urls")),
+    path("api/", include("cluster.api.urls")),
     path("", include("projects.urls")),
+    path("", include("llmrouting.urls")),
+    path("", include("sessions_pool.urls")),
+    path("", include("autopilot.urls")),
+    path("", include("cluster.urls")),
 ]
