@@ -16,8 +16,13 @@ run: install
 
 test: install-dev system-deps lint check pytest
 
+# Debian/Ubuntu ship venv separately (python3-venv); install it when missing and root.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		rm -rf $(VENV); \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		echo "Installing python3-venv"; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Reinstall only when the requirements change.

@@ -24,3 +24,14 @@ class IllegalTransition(DomainError):
 
 class NotAllowed(DomainError):
     status_code = 403
+
+
+class LeaseLost(DomainError):
+    """A runner reported on a task it no longer holds (reaped, cancelled or claimed by another)."""
+
+    def __init__(self, task):
+        super().__init__(
+            f"Task {task.pk} is not held by this runner (status '{task.status}').",
+            status=task.status,
+            claimed_by=task.claimed_by,
+        )

@@ -195,7 +195,7 @@ AXES_LOCKOUT_TEMPLATE = "lockout.html"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "architect.authentication.AuditedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["architect.permissions.RolePermission"],
@@ -226,7 +226,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Several models have a "status" field; name each choice set explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStatusEnum": "projects.models.Project.Status",
+        "WorkStatusEnum": "projects.models.WorkStatus",
+        "BugStatusEnum": "projects.models.Bug.Status",
+        "TaskStatusEnum": "projects.models.TaskStatus",
+    },
 }
 
 # --- Static files, i18n, logging ----------------------------------------------
@@ -246,7 +252,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("ARCHITECT_LOG_LEVEL", "INFO")},
-    "loggers": {"django-q": {"level": "WARNING"}, "LiteLLM": {"level": "WARNING"}},
+    "loggers": {"django-q": {"level": "WARNING"}, "LiteLLM": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Architect ----------------------------------------------------------------

@@ -1,1 +1,7 @@
-websocket_urlpatterns = []
+from django.urls import path
+
+from projects.consumers import BoardConsumer
+
+websocket_urlpatterns = [
+    path("ws/board/", BoardConsumer.as_asgi()),
+]

@@ -36,7 +36,7 @@ def milestone_list(user) -> QuerySet[Milestone]:
         estimate_total=Sum("tasks__estimate"),
         estimate_done=Sum("tasks__estimate", filter=Q(tasks__status=TaskStatus.DONE)),
         task_count=Count("tasks"),
-    )
+    ).order_by("due_date", "id")  # Meta.ordering does not apply to aggregate queries
 
 
 def feature_list(user) -> QuerySet[Feature]:

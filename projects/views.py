@@ -1,5 +1,8 @@
 from django.shortcuts import render
 
+from projects import live
+
 
 def board(request):
-    return render(request, "projects/board.html")
+    """The live board: current tasks rendered in, then kept current over /ws/board/."""
+    return render(request, "projects/board.html", {"board": live.board_state(request.user)})

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from projects import selectors
-from projects.models import Bug, Event, Feature, Goal, Milestone, Project, Secret, Task
+from projects.models import Bug, Event, ExecutorKind, Feature, Goal, Milestone, Project, Secret, Task, TaskAttempt
 
 
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
@@ -89,13 +89,13 @@ class TaskSerializer(serializers.ModelSerializer):
             "allowed_transitions", "priority", "executor", "skills", "estimate", "repository", "branch",
             "base_commit", "working_dir", "environment", "metadata", "depends_on", "attempts", "max_attempts",
             "timeout_seconds", "not_before", "assignee", "claimed_by", "lease_expires_at", "blocked_reason",
-            "last_error", "result", "result_data", "prompt_tokens", "completion_tokens", "cost",
-            "created_at", "updated_at", "started_at", "finished_at",
+            "progress", "progress_note", "last_error", "result", "result_data", "prompt_tokens",
+            "completion_tokens", "cost", "created_at", "updated_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = [
-            "attempts", "claimed_by", "lease_expires_at", "blocked_reason", "last_error", "result",
-            "result_data", "prompt_tokens", "completion_tokens", "cost", "created_at", "updated_at",
-            "started_at", "finished_at",
+            "attempts", "claimed_by", "lease_expires_at", "blocked_reason", "progress", "progress_note",
+            "last_error", "result", "result_data", "prompt_tokens", "completion_tokens", "cost", "created_at",
+            "updated_at", "started_at", "finished_at",
         ]  # fmt: skip
 
     def validate_skills(self, value):
@@ -107,6 +107,67 @@ class TaskSerializer(serializers.ModelSerializer):
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise serializers.ValidationError("Environment must be an object of string values.")
         return value
+
+
+class TaskAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TaskAttempt
+        fields = [
+            "id", "number", "runner", "outcome", "error", "exit_status", "log", "context", "prompt_tokens",
+            "completion_tokens", "cost", "duration_seconds", "started_at", "finished_at",
+        ]  # fmt: skip
+
+
+def _strings(value, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise serializers.ValidationError(f"{name} must be a list of strings.")
+    return value
+
+
+class TaskClaimSerializer(serializers.Serializer):
+    executors = serializers.ListField(
+        child=serializers.ChoiceField(choices=ExecutorKind.choices), allow_empty=False,
+        help_text='Executor kinds this runner handles, e.g. ["external"].',
+    )  # fmt: skip
+    skills = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list,
+        help_text="Skills this runner offers; a task qualifies when its skills are a subset.",
+    )  # fmt: skip
+    lease_seconds = serializers.IntegerField(
+        min_value=5, max_value=86400, required=False, help_text="Lease length; renew it with heartbeat."
+    )
+
+
+class TaskHeartbeatSerializer(serializers.Serializer):
+    lease_seconds = serializers.IntegerField(min_value=5, max_value=86400, required=False)
+
+
+class TaskProgressSerializer(serializers.Serializer):
+    progress = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    log = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                help_text="Output to append to the attempt's log.")  # fmt: skip
+
+
+class TaskCompleteSerializer(serializers.Serializer):
+    result = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    data = serializers.DictField(required=False, default=dict, help_text="Commit, diff, links…")
+    exit_status = serializers.IntegerField(required=False, allow_null=True, default=None)
+    needs_review = serializers.BooleanField(required=False, default=True)
+    prompt_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
+    completion_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=6, min_value=0, required=False, default=0)
+
+
+class TaskFailSerializer(serializers.Serializer):
+    error = serializers.CharField(trim_whitespace=False)
+    retryable = serializers.BooleanField(required=False, default=True)
+    result = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    exit_status = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class TaskMoveSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class EventSerializer(serializers.ModelSerializer):

@@ -70,3 +70,17 @@ class Executor(ABC):
     @abstractmethod
     def cancel(self, handle: Any) -> None:
         """Stop the work and release what it holds (processes, sessions, worktrees)."""
+
+    # Optional (added by the task engine; the defaults do nothing):
+
+    def describe(self, handle: Any) -> dict[str, Any]:
+        """JSON-safe facts about HANDLE (pid, session name…), stored on the attempt for `abandon`."""
+        return {}
+
+    @classmethod
+    def abandon(cls, state: dict[str, Any]) -> None:
+        """Stop work left behind by a runner that died, from what `describe` stored.
+
+        Called by the lease reaper before the task is retried, so a crashed
+        attempt's leftovers never run alongside the next attempt.
+        """

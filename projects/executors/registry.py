@@ -18,5 +18,12 @@ def get_executor(kind: str) -> Executor:
         raise LookupError(f"No executor is registered for kind '{kind}'.") from None
 
 
+def executor_class(kind: str) -> type[Executor]:
+    try:
+        return _EXECUTORS[kind]
+    except KeyError:
+        raise LookupError(f"No executor is registered for kind '{kind}'.") from None
+
+
 def registered_kinds() -> list[str]:
     return sorted(_EXECUTORS)

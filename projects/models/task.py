@@ -89,7 +89,15 @@ class Task(SameProjectLinks, Timestamped):
     )
     claimed_by = models.CharField(max_length=200, blank=True, help_text="Runner holding the lease.")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # New on every claim: a runner's heartbeats and results count only while the token is still the task's.
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
     blocked_reason = models.TextField(blank=True)
+    # The status a task had when a failed dependency blocked it, restored when that dependency is retried.
+    blocked_from = models.CharField(max_length=20, blank=True, editable=False)
+    progress = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(100)], help_text="0–100, reported by the runner."
+    )
+    progress_note = models.CharField(max_length=500, blank=True)
     last_error = models.TextField(blank=True)
 
     result = models.TextField(blank=True)
@@ -104,8 +112,14 @@ class Task(SameProjectLinks, Timestamped):
     class Meta:
         ordering = ["-priority", "created_at", "id"]
         indexes = [
-            # The claim query: ready tasks of some executor kinds, highest priority, then oldest.
-            models.Index(fields=["status", "executor", "-priority", "created_at"], name="task_claim_idx"),
+            # The claim query (projects.engine.claim.claim_next): WHERE status='ready' AND executor IN (…)
+            # ORDER BY priority DESC, created_at, id LIMIT 1. Partial, so it holds only the queue itself and
+            # the claimer walks it in claim order, stopping at the first claimable row.
+            models.Index(
+                fields=["-priority", "created_at", "id"],
+                name="task_claim_idx",
+                condition=models.Q(status="ready"),
+            ),
             # The lease reaper: claimed/running tasks whose lease has expired.
             models.Index(fields=["status", "lease_expires_at"], name="task_lease_idx"),
         ]
@@ -140,6 +154,10 @@ class TaskAttempt(models.Model):
     log = models.TextField(blank=True)
     exit_status = models.IntegerField(null=True, blank=True)
     context = models.JSONField(default=dict, blank=True, help_text="Repository, branch, commit, workdir used.")
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
+    duration_seconds = models.FloatField(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -13,7 +13,7 @@ kind         litellm model                        api_base             path the 
 openai       openai/gpt-4o-mini                   {url}/v1             /v1/chat/completions
 anthropic    anthropic/claude-3-5-haiku-20241022  {url}                /v1/messages
 gemini       gemini/gemini-2.0-flash              {url}/v1beta         /v1beta/models/gemini-2.0-flash:generateContent
-ollama       ollama_chat/llama3.2                 {url}                /api/chat   (``ollama/llama3.2`` -> /api/generate)
+ollama       ollama_chat/llama3.2                 {url}                /api/chat  (``ollama/llama3.2``: /api/generate)
 anythingllm  openai/<workspace-slug>              {url}/api/v1/openai  /api/v1/openai/chat/completions
 perplexity   perplexity/sonar                     {url}                /chat/completions
 ===========  ===================================  ===================  =================================================
@@ -31,8 +31,14 @@ Why those bases:
   ``:streamGenerateContent?alt=sse``. litellm refuses to call without an api key even here.
 * ollama: litellm appends ``/api/chat`` (``ollama_chat/``) or ``/api/generate`` (``ollama/``).
 
-Control over HTTP (for a server in another process): ``POST /_emulator/reply``, ``POST /_emulator/fault``,
-``GET /_emulator/requests``, ``POST /_emulator/reset``. Standalone: ``python -m tests.fakes.provider_emulator``.
+Control over HTTP, for a server in another process (same semantics as the Python API):
+
+* ``POST /_emulator/reply``  ``{"model": "<name>|*", "provider": "<kind>|*", "content": "...", "times": null|n}``
+* ``POST /_emulator/fault``  ``{"model", "provider", "fault": "429|500|hang|slow|malformed", "times": n|null
+  (default 1, null = forever), "retry_after": s, "delay": s, "hang_seconds": s}``
+* ``GET /_emulator/requests``, ``POST /_emulator/reset``
+
+Standalone: ``python -m tests.fakes.provider_emulator --port N`` prints the URL and serves until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -365,6 +371,13 @@ def _take(rules: list[_Rule], model: str, kind: str, *, consume: bool = True) ->
     return max(enumerate(matching), key=lambda pair: (pair[1].model != ANY, pair[0]))[1]
 
 
+def _check_provider(provider: str) -> str:
+    # A typo here would silently never match, which reads as "the fault didn't fire".
+    if provider != ANY and provider not in _API_BASE_SUFFIX:
+        raise ValueError(f"unknown provider kind {provider!r}; expected '*' or one of {sorted(_API_BASE_SUFFIX)}")
+    return provider
+
+
 def _check_times(times: int | None) -> int | None:
     if times is not None and (not isinstance(times, int) or times < 1):
         raise ValueError(f"times must be a positive int or None, got {times!r}")
@@ -434,8 +447,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self.send_json(404, {"error": f"unknown control endpoint {self.command} {path}"})
         try:
             self.send_json(200, action(self.server.emulator, _parse_json(raw) or {}))
-        except (TypeError, ValueError) as exc:
-            self.send_json(400, {"error": str(exc)})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.send_json(400, {"error": f"bad control request: {exc!r}"})
 
     def _read_body(self) -> bytes:
         # Always drain the body, even for requests we reject, or the next keep-alive request would be garbage.
@@ -555,7 +568,13 @@ class ProviderEmulator:
         self._server.emulator = self
         self.port = self._server.server_address[1]
         self.url = f"http://{self.host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="provider-emulator", daemon=True)
+        self._thread = threading.Thread(
+            # A short poll keeps stop() (and so every test module teardown) from waiting the default 0.5 s.
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="provider-emulator",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -590,7 +609,7 @@ class ProviderEmulator:
         """Reply ``content`` (non-strings are JSON-encoded, e.g. an autopilot plan) for ``times`` calls or forever."""
         text = content if isinstance(content, str) else json.dumps(content)
         with self._lock:
-            self._replies.append(_Rule(model, provider, _check_times(times), text))
+            self._replies.append(_Rule(model, _check_provider(provider), _check_times(times), text))
 
     def add_fault(
         self,
@@ -607,7 +626,12 @@ class ProviderEmulator:
             raise ValueError(f"unknown fault {fault!r}; expected one of {FAULTS}")
         with self._lock:
             self._faults.append(
-                _Rule(model, provider, _check_times(times), Fault(fault, retry_after, delay, hang_seconds))
+                _Rule(
+                    model,
+                    _check_provider(provider),
+                    _check_times(times),
+                    Fault(fault, retry_after, delay, hang_seconds),
+                )
             )
 
     def clear(self) -> None:

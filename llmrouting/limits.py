@@ -1,0 +1,110 @@
+"""Requests- and tokens-per-minute limits per provider, shared by every process.
+
+Each provider has one RateWindow row per minute. Taking a slot is one conditional UPDATE that only
+succeeds while the window has room, so two processes can never both take the last slot. The
+previous minute counts in proportion to how much of it still lies within the last 60 seconds (a
+sliding-window estimate), so a burst at a minute boundary cannot reach twice the limit and
+trigger the provider's own 429.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from llmrouting.models import Provider, RateWindow
+
+WINDOW = timedelta(minutes=1)
+KEEP_WINDOWS = timedelta(hours=1)
+
+
+class RateLimited(Exception):
+    def __init__(self, provider: Provider, retry_in: float):
+        super().__init__(f"{provider.name} is at its rate limit; room again in {retry_in:.1f} s.")
+        self.retry_in = retry_in
+
+
+@dataclass
+class Slot:
+    """A taken slot; settle() corrects the token estimate with what the call really used."""
+
+    provider_id: int
+    window_start: object
+    tokens: int
+
+    def settle(self, actual_tokens: int) -> None:
+        delta = actual_tokens - self.tokens
+        if delta:
+            RateWindow.objects.filter(provider_id=self.provider_id, window_start=self.window_start).update(
+                tokens=F("tokens") + delta
+            )
+
+
+def limited(provider: Provider) -> bool:
+    return bool(provider.rpm_limit or provider.tpm_limit)
+
+
+def acquire(provider: Provider, tokens: int, *, max_wait: float = 0.0) -> Slot | None:
+    """Take one request and TOKENS from the provider's minute, waiting up to MAX_WAIT for room.
+
+    None when the provider has no limits. Raises RateLimited when there is no room in time.
+    """
+    if not limited(provider):
+        return None
+    deadline = time.monotonic() + max_wait
+    while True:
+        now = timezone.now()
+        slot = _try_take(provider, tokens, now)
+        if slot is not None:
+            return slot
+        retry_in = (_window_start(now) + WINDOW - now).total_seconds() + 0.01
+        if time.monotonic() + retry_in > deadline:
+            raise RateLimited(provider, retry_in)
+        time.sleep(retry_in)
+
+
+def _try_take(provider: Provider, tokens: int, now) -> Slot | None:
+    start = _window_start(now)
+    carried_requests, carried_tokens = _carried(provider, start, now)
+    room = Q()
+    if provider.rpm_limit:
+        room &= Q(requests__lt=provider.rpm_limit - carried_requests)
+    if provider.tpm_limit:
+        # A single request bigger than the whole limit may still run alone in an empty window.
+        room &= Q(tokens__lte=provider.tpm_limit - carried_tokens - tokens) | Q(tokens=0, requests=0)
+    for _ in range(2):
+        taken = RateWindow.objects.filter(room, provider=provider, window_start=start).update(
+            requests=F("requests") + 1, tokens=F("tokens") + tokens
+        )
+        if taken:
+            return Slot(provider.pk, start, tokens)
+        if RateWindow.objects.filter(provider=provider, window_start=start).exists():
+            return None
+        _open_window(provider, start)
+    return None
+
+
+def _carried(provider: Provider, start, now) -> tuple[int, int]:
+    previous = RateWindow.objects.filter(provider=provider, window_start=start - WINDOW).first()
+    if previous is None:
+        return 0, 0
+    share = 1.0 - (now - start) / WINDOW
+    return math.ceil(previous.requests * share - 1e-9), math.ceil(previous.tokens * share - 1e-9)
+
+
+def _open_window(provider: Provider, start) -> None:
+    RateWindow.objects.bulk_create([RateWindow(provider=provider, window_start=start)], ignore_conflicts=True)
+    RateWindow.objects.filter(provider=provider, window_start__lt=start - KEEP_WINDOWS).delete()
+
+
+def _window_start(now):
+    return now.replace(second=0, microsecond=0)
+
+
+def usage(provider: Provider) -> dict:
+    """This minute's counts, for the API and admin."""
+    row = RateWindow.objects.filter(provider=provider, window_start=_window_start(timezone.now())).first()
+    return {"requests": row.requests if row else 0, "tokens": row.tokens if row else 0}

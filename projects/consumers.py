@@ -1,0 +1,160 @@
+"""/ws/board/: every event the user may read, live, exactly once, with resume.
+
+Protocol (JSON text frames):
+- server → client: events `{"id": <event id>, "type": "task.moved", ...}` in id order, each once;
+  `{"type": "resumed", "last_id": <id>}` after a replay; `{"type": "resync"}` when the resume
+  point was pruned (reload the page); `{"type": "error", "detail": ...}` for a bad request.
+- client → server: `{"resume_after": <id>}` replays what came after that id, then goes live.
+- close codes: 4401 not logged in or the session/token ended; 4403 no role that reads the board.
+"""
+
+import asyncio
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from architect import bus
+from projects import live, relay
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class BoardConsumer(AsyncWebsocketConsumer):
+    # How often to repair gaps, and how old a gap must be before asking the outbox.
+    tick_seconds = 1.0
+    repair_after_seconds = 1.0
+    # How often to re-check that the session or token and the user's access still hold.
+    recheck_seconds = 60.0
+
+    async def connect(self):
+        self.access = None
+        self.log = live.DeliveryLog()
+        self.joined: set[str] = set()
+        self.watcher = None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        access = await database_sync_to_async(live.access_for)(user)
+        if access is None:
+            return await self.refuse(CLOSE_FORBIDDEN)
+        await self.set_access(access)
+        await self.accept()
+        await relay.ensure_started()
+        self.watcher = asyncio.create_task(self.watch())
+
+    async def refuse(self, code: int) -> None:
+        # Accept first: a close before the handshake reaches the browser as 1006, not as CODE.
+        await self.accept()
+        await self.close(code=code)
+
+    async def disconnect(self, code):
+        if self.watcher is not None:
+            self.watcher.cancel()
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def set_access(self, access: live.Access) -> None:
+        wanted = access.groups()
+        for group in wanted - self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        for group in self.joined - wanted:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined = wanted
+        self.access = access
+
+    async def receive(self, text_data=None, bytes_data=None):
+        after = parse_resume(text_data)
+        if after is None:
+            await self.send_json({"type": "error", "detail": 'Send {"resume_after": <event id>}.'})
+            return
+        await self.resume(after)
+
+    async def resume(self, after: int) -> None:
+        """Replay from the outbox; live messages wait in the channel meanwhile (dispatch is sequential)."""
+        if await database_sync_to_async(live.resume_point_lost)(after):
+            await self.send_json({"type": "resync"})
+            return
+        self.log.resume_from(after)
+        cursor = after
+        while True:
+            batch = await database_sync_to_async(live.replay_batch)(self.scope["user"], cursor)
+            for message in batch:
+                await self.deliver(message["id"], message.get("project"), bus.dumps(message))
+            if len(batch) < live.REPLAY_BATCH:
+                break
+            cursor = batch[-1]["id"]
+        await self.send_json({"type": "resumed", "last_id": self.log.last_id or after})
+
+    async def board_event(self, message: dict) -> None:
+        await self.deliver(message["id"], message.get("project"), message["text"])
+
+    async def deliver(self, event_id: int, project_id: int | None, text: str) -> None:
+        if self.access is not None and self.access.may_read(project_id) and self.log.accept(event_id):
+            await self.send(text_data=text)
+
+    async def send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content))
+
+    async def watch(self) -> None:
+        """Repair delivery gaps every tick; re-check the login now and then."""
+        since_check = 0.0
+        try:
+            while True:
+                await asyncio.sleep(self.tick_seconds)
+                await self.repair_gaps()
+                since_check += self.tick_seconds
+                if since_check >= self.recheck_seconds:
+                    since_check = 0.0
+                    await self.recheck()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("Board connection watcher failed; closing so the client reconnects")
+            await self.close()
+
+    async def repair_gaps(self) -> None:
+        """Send events that were committed but never broadcast to us (a lost or late publish)."""
+        overdue = self.log.overdue(self.repair_after_seconds)
+        if not overdue:
+            return
+        found = await database_sync_to_async(live.visible_messages)(self.scope["user"], overdue)
+        for message in found:
+            await self.deliver(message["id"], message.get("project"), bus.dumps(message))
+        self.log.forget(overdue)
+
+    async def recheck(self) -> None:
+        status, access = await database_sync_to_async(self.current_access)()
+        if status:
+            await self.close(code=status)
+            return
+        await self.set_access(access)
+
+    def current_access(self) -> tuple[int | None, live.Access | None]:
+        user = live.reload_user(self.scope["user"])
+        if user is None or not self.credentials_valid(user):
+            return CLOSE_UNAUTHENTICATED, None
+        access = live.access_for(user)
+        return (CLOSE_FORBIDDEN, None) if access is None else (None, access)
+
+    def credentials_valid(self, user) -> bool:
+        token = self.scope.get("auth_token")
+        if token:
+            return live.token_still_valid(token, user)
+        session = self.scope.get("session")
+        return live.session_still_valid(getattr(session, "session_key", None), user)
+
+
+def parse_resume(text: str | None) -> int | None:
+    try:
+        data = json.loads(text or "")
+    except ValueError:
+        return None
+    after = data.get("resume_after") if isinstance(data, dict) else None
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        return None
+    return after

@@ -1,0 +1,159 @@
+"""The tmux layer: libtmux on Architect's private socket.
+
+Hot paths (capture, send keys, listing) use `Server.cmd` directly: one tmux
+client process per call, several commands chained with ';' where it saves one.
+Panes stay after their program exits (remain-on-exit) so a crash is visible
+with its exit status instead of the session silently disappearing.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+
+import libtmux
+
+from sessions_pool import conf
+
+WIDTH, HEIGHT = 200, 50
+PANE_FORMAT = "#{session_name}\t#{pane_dead}\t#{pane_dead_status}\t#{history_size}\t#{cursor_y}\t#{window_activity}"
+SERVER_OPTIONS = (("remain-on-exit", "on"), ("history-limit", "20000"), ("status", "off"))
+
+
+class TmuxError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PaneInfo:
+    name: str
+    dead: bool
+    exit_status: int | None
+    history_size: int
+    cursor_y: int
+    activity: int  # unix seconds of the last output
+
+    @property
+    def cursor_line(self) -> int:
+        """The cursor's line counted from the top of the scrollback (stable as history grows)."""
+        return self.history_size + self.cursor_y
+
+
+def server() -> libtmux.Server:
+    return _server(conf.tmux_socket())
+
+
+@lru_cache(maxsize=8)
+def _server(socket_name: str) -> libtmux.Server:
+    return libtmux.Server(socket_name=socket_name)
+
+
+def _run(*args: str) -> list[str]:
+    result = server().cmd(*args)
+    if result.returncode != 0:
+        raise TmuxError(" ".join(result.stderr) or f"tmux {args[0]} failed")
+    return result.stdout
+
+
+def _env_args(environment: dict[str, str]) -> list[str]:
+    return [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
+
+
+def new_session(name: str, *, command: str, cwd: str, environment: dict[str, str]) -> None:
+    args = ["new-session", "-d", "-s", name, "-x", str(WIDTH), "-y", str(HEIGHT), "-c", cwd]
+    _run(*args, *_env_args(environment), command)
+    for option, value in SERVER_OPTIONS:
+        _run("set-option", "-g", option, value)
+    # The session was created before the options: apply remain-on-exit to its pane too.
+    _run("set-option", "-p", "-t", name, "remain-on-exit", "on")
+
+
+def respawn(name: str, *, command: str, cwd: str, environment: dict[str, str]) -> None:
+    """Kill whatever runs in the pane and start COMMAND in CWD (history is cleared)."""
+    _run("respawn-pane", "-k", "-t", name, "-c", cwd, *_env_args(environment), command)
+    _run("clear-history", "-t", name)
+
+
+def kill(name: str) -> None:
+    try:
+        _run("kill-session", "-t", f"={name}")
+    except TmuxError:
+        pass  # already gone
+
+
+def exists(name: str) -> bool:
+    return server().cmd("has-session", "-t", f"={name}").returncode == 0
+
+
+def _parse_pane(line: str) -> PaneInfo:
+    name, dead, status, history, cursor_y, activity = line.split("\t")
+    return PaneInfo(
+        name=name,
+        dead=dead == "1",
+        exit_status=int(status) if status else None,
+        history_size=int(history or 0),
+        cursor_y=int(cursor_y or 0),
+        activity=int(activity or 0),
+    )
+
+
+def list_panes() -> dict[str, PaneInfo]:
+    """Every session's pane in one tmux call ({} when no server runs)."""
+    result = server().cmd("list-panes", "-a", "-F", PANE_FORMAT)
+    if result.returncode != 0:
+        return {}
+    panes = [_parse_pane(line) for line in result.stdout if line.count("\t") == 5]
+    return {pane.name: pane for pane in panes}
+
+
+def snapshot(name: str, *, start: int | None = None) -> tuple[PaneInfo, list[str]]:
+    """The pane's state and its visible screen (or from line START of the scrollback on)."""
+    capture = ["capture-pane", "-p", "-J", "-t", name]
+    if start is not None:
+        capture += ["-S", str(start)]
+    lines = _run("display-message", "-p", "-t", name, PANE_FORMAT, ";", *capture)
+    return _parse_pane(lines[0]), lines[1:]
+
+
+def capture_from(name: str, absolute_line: int) -> list[str]:
+    """The pane's text from ABSOLUTE_LINE (counted from the top of the scrollback) to the bottom."""
+    info, _ = snapshot(name)
+    relative = absolute_line - info.history_size
+    return snapshot(name, start=relative)[1]
+
+
+def send_keys(name: str, *keys: str) -> None:
+    """Send tmux key names (Enter, Escape, C-c, y…) as keys."""
+    if keys:
+        _run("send-keys", "-t", name, *keys)
+
+
+def send_text(name: str, text: str, *, then: tuple[str, ...] = ()) -> None:
+    """Type TEXT literally, then the keys in THEN, in one tmux call."""
+    args = ["send-keys", "-t", name, "-l", text]
+    if then:
+        args += [";", "send-keys", "-t", name, *then]
+    _run(*args)
+
+
+def paste_text(name: str, text: str, *, then: tuple[str, ...] = ()) -> None:
+    """Paste TEXT with bracketed paste (keeps newlines in agents that support it), then THEN."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=True) as buffer_file:
+        buffer_file.write(text)
+        buffer_file.flush()
+        buffer = f"architect-{name}"
+        args = ["load-buffer", "-b", buffer, buffer_file.name, ";", "paste-buffer", "-p", "-d", "-b", buffer]
+        args += ["-t", name]
+        if then:
+            args += [";", "send-keys", "-t", name, *then]
+        _run(*args)
+
+
+def shell_command(argv: list[str]) -> str:
+    return shlex.join(argv)
+
+
+def kill_server() -> None:
+    server().cmd("kill-server")

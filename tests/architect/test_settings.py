@@ -1,0 +1,72 @@
+"""Keys generated once with safe permissions, a wrong key stops start-up, deploy checks clean."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+
+from architect.lib.keyfiles import read_or_create_key
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    clean_env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean_env, **env}, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+
+
+def test_key_file_is_created_once_with_mode_0600(tmp_path):
+    path = tmp_path / "data" / "key"
+    first = read_or_create_key(path, lambda: "generated-1")
+    second = read_or_create_key(path, lambda: "generated-2")
+    assert first == second == "generated-1"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_fresh_data_dir_gets_generated_keys(tmp_path):
+    result = manage("migrate", "--noinput", "-v0", env={"ARCHITECT_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    for name in ("secret_key", "field_encryption_key"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    Fernet((tmp_path / "field_encryption_key").read_text().strip())  # a valid key
+
+
+def test_wrong_encryption_key_stops_start_up_with_a_clear_message(tmp_path):
+    env = {"ARCHITECT_DATA_DIR": str(tmp_path)}
+    assert manage("migrate", "--noinput", "-v0", env=env).returncode == 0
+    script = "from projects.models import Secret; Secret.objects.create(name='K', value='plaintext')"
+    assert manage("shell", "-c", script, env=env).returncode == 0
+    assert manage("check", env=env).returncode == 0
+
+    wrong = {**env, "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+    result = manage("check", env=wrong)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY cannot decrypt" in result.stderr
+    served = manage("serve", "--port", "0", env=wrong)
+    assert served.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY cannot decrypt" in served.stderr
+
+
+def test_check_deploy_is_clean_in_production_settings(tmp_path):
+    env = {
+        "ARCHITECT_DATA_DIR": str(tmp_path),
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "architect.example.com",
+        "CSRF_TRUSTED_ORIGINS": "https://architect.example.com",
+    }
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_bad_boolean_setting_is_refused(tmp_path):
+    result = manage("check", env={"ARCHITECT_DATA_DIR": str(tmp_path), "DEBUG": "maybe"})
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
