@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class LlmroutingConfig(AppConfig):
     name = "llmrouting"
     verbose_name = "LLM routing"
+
+    def ready(self):
+        from architect import metrics
+        from llmrouting import demo as llm_demo
+        from llmrouting import executor  # noqa: F401  (registers the `llm` executor)
+        from llmrouting import prometheus
+        from projects import demo
+
+        if prometheus.collect_llm not in metrics.COLLECTORS:
+            metrics.COLLECTORS.append(prometheus.collect_llm)
+        if llm_demo.seed_llm_demo not in demo.DEMO_SEEDERS:
+            demo.DEMO_SEEDERS.append(llm_demo.seed_llm_demo)

@@ -3,11 +3,18 @@
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 
+from architect import roles
 from architect.errors import DomainError
 from projects.models import Bug, Event, Feature, Goal, Milestone, Project, Secret, Task, TaskAttempt, TaskStatus
 from projects.services import tasks as task_services
 from projects.services import tracker
+
+admin.site.site_header = "Architect administration"
+admin.site.site_title = "Architect"
+admin.site.index_title = "Projects, work and settings"
+admin.site.site_url = "/board/"
 
 
 class ServiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
@@ -86,6 +93,11 @@ class ProjectAdmin(ServiceAdmin):
     filter_horizontal = ["agents"]
     inlines = [GoalInline, MilestoneInline, FeatureInline, BugInline, TaskInline]
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "agents":
+            kwargs["queryset"] = User.objects.filter(groups__name=roles.AGENT).order_by("username")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
         if not change and obj.owner_id is None:
             obj.owner = request.user
@@ -147,7 +159,8 @@ class TaskAttemptInline(admin.TabularInline):
     model = TaskAttempt
     extra = 0
     can_delete = False
-    fields = ["number", "runner", "outcome", "exit_status", "error", "started_at", "finished_at"]
+    fields = ["number", "runner", "outcome", "exit_status", "error", "log", "duration_seconds", "cost", "started_at",
+              "finished_at"]  # fmt: skip
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -163,7 +176,7 @@ class TaskAdmin(ServiceAdmin):
     autocomplete_fields = ["project", "goal", "milestone", "feature", "bug", "assignee"]
     filter_horizontal = ["depends_on"]
     inlines = [TaskAttemptInline]
-    actions = ["queue_tasks", "cancel_tasks"]
+    actions = ["queue_tasks", "cancel_tasks", "retry_tasks"]
     readonly_fields = [
         "attempts", "claimed_by", "lease_expires_at", "blocked_reason", "last_error", "result", "result_data",
         "prompt_tokens", "completion_tokens", "cost", "started_at", "finished_at",
@@ -196,13 +209,20 @@ class TaskAdmin(ServiceAdmin):
 
     @admin.action(description="Cancel selected tasks", permissions=["change"])
     def cancel_tasks(self, request, queryset):
-        self._move(request, queryset, TaskStatus.CANCELLED)
+        self._move(request, queryset, TaskStatus.CANCELLED, service=task_services.task_cancel)
 
-    def _move(self, request, queryset, status: str) -> None:
+    @admin.action(description="Retry selected failed or cancelled tasks", permissions=["change"])
+    def retry_tasks(self, request, queryset):
+        self._move(request, queryset, TaskStatus.READY, service=task_services.task_retry)
+
+    def _move(self, request, queryset, status: str, service=None) -> None:
         moved, refused = 0, []
         for task in queryset:
             try:
-                task_services.task_transition(task, to=status, actor=request.user, reason="admin action")
+                if service is not None:
+                    service(task, actor=request.user, reason="admin action")
+                else:
+                    task_services.task_transition(task, to=status, actor=request.user, reason="admin action")
                 moved += 1
             except DomainError as exc:
                 refused.append(f"{task.title}: {exc.message}")

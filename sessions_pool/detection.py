@@ -63,18 +63,24 @@ def _last_match(lines: list[str], indexes: list[int], patterns) -> int:
 
 
 def classify(lines: list[str], profile) -> Reading:
-    """The agent's state from the bottom of its screen."""
+    """The agent's state from the bottom of its screen.
+
+    Busy beats an idle prompt wherever they are (some agents keep their input
+    box under the spinner); a confirmation counts only when nothing newer is
+    drawn below it, so an answered question scrolling up is not read again.
+    """
     window = _bottom(lines, WINDOW)
     confirm = _last_match(lines, window, profile.confirm_patterns)
     busy = _last_match(lines, window, profile.busy_patterns)
-    if confirm > busy:
+    idle = _last_match(lines, _bottom(lines, IDLE_WINDOW), profile.idle_patterns)
+    if confirm > max(busy, idle):
         return Reading(SessionState.WAITING_CONFIRMATION, _prompt_text(lines, confirm, profile), confirm)
     if busy >= 0:
         return Reading(SessionState.BUSY)
+    if idle >= 0:
+        return Reading(SessionState.IDLE)
     if _last_match(lines, window, profile.error_patterns) >= 0:
         return Reading(SessionState.ERROR)
-    if _last_match(lines, _bottom(lines, IDLE_WINDOW), profile.idle_patterns) >= 0:
-        return Reading(SessionState.IDLE)
     return Reading(None)
 
 
@@ -126,3 +132,8 @@ def token_usage(text: str, profile) -> tuple[int, int]:
 
 def finished(text: str, profile) -> bool:
     return any(_compiled(p).search(text) for p in profile.finished_patterns)
+
+
+def errored(text: str, profile) -> bool:
+    """Did the turn's output show one of the profile's error patterns?"""
+    return any(_compiled(p).search(text) for p in profile.error_patterns)

@@ -118,12 +118,6 @@ class TaskAttemptSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-def _strings(value, name: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise serializers.ValidationError(f"{name} must be a list of strings.")
-    return value
-
-
 class TaskClaimSerializer(serializers.Serializer):
     executors = serializers.ListField(
         child=serializers.ChoiceField(choices=ExecutorKind.choices), allow_empty=False,

@@ -1,12 +1,17 @@
 """Thin API adapters: selectors for reads, services for writes."""
 
 from django.db.models import Model
-from rest_framework import viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
 from architect import roles
+from architect.errors import LeaseLost
 from projects import selectors
 from projects.api import serializers
+from projects.engine.claim import claim_next
 from projects.models import Bug, Feature, Goal, Milestone, Project, Secret
 from projects.services import tasks as task_services
 from projects.services import tracker
@@ -104,9 +109,16 @@ class BugViewSet(TrackerViewSet):
 
 
 class TaskViewSet(TrackerViewSet):
+    """Tasks, plus the engine's actions: pull-mode claim and runner reports, and queue/cancel/retry.
+
+    An outside runner claims with its token, then heartbeats (renewing the lease), reports progress and
+    completes or fails; only the runner that claimed a task may report on it. Agents act on the tasks
+    of their own projects only.
+    """
+
     selector = staticmethod(selectors.task_list)
     serializer_class = serializers.TaskSerializer
-    agent_actions = ("update", "partial_update")
+    agent_actions = ("update", "partial_update", "claim", "heartbeat", "progress", "complete", "fail")
     filterset_fields = {
         "project": ["exact"],
         "goal": ["exact"],
@@ -134,6 +146,105 @@ class TaskViewSet(TrackerViewSet):
 
     def perform_destroy(self, instance):
         task_services.task_delete(instance, actor=self.request.user)
+
+    def _runner(self) -> str:
+        return f"api:{self.request.user.get_username()}"
+
+    def _input(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def _task_response(self, task, code=status.HTTP_200_OK) -> Response:
+        task = self.get_queryset().get(pk=task.pk)
+        return Response(serializers.TaskSerializer(task, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(
+        request=serializers.TaskClaimSerializer,
+        responses={200: serializers.TaskSerializer, 204: OpenApiResponse(description="Nothing is ready.")},
+    )
+    @action(detail=False, methods=["post"])
+    def claim(self, request):
+        """Claim the next ready task for these executors and skills (priority, then age)."""
+        data = self._input(serializers.TaskClaimSerializer)
+        projects = selectors.visible_projects(request.user).values_list("pk", flat=True)
+        task = claim_next(
+            runner=self._runner(), executors=data["executors"], skills=data["skills"], actor=request.user,
+            project_ids=list(projects) if roles.is_agent_only(request.user) else None,
+            lease_seconds=data.get("lease_seconds"),
+        )  # fmt: skip
+        if task is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._task_response(task)
+
+    @extend_schema(request=serializers.TaskHeartbeatSerializer, responses=serializers.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def heartbeat(self, request, pk=None):
+        """Renew the lease (and mark a claimed task as running)."""
+        data = self._input(serializers.TaskHeartbeatSerializer)
+        task = self.get_object()
+        if task.status == "claimed":
+            task = task_services.task_progress(task.pk, runner=self._runner(), actor=request.user)
+        if not task_services.task_heartbeat(task.pk, runner=self._runner(), lease_seconds=data.get("lease_seconds")):
+            raise LeaseLost(task)
+        return self._task_response(task)
+
+    @extend_schema(request=serializers.TaskProgressSerializer, responses=serializers.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def progress(self, request, pk=None):
+        """Report progress (0–100), a note and output for the attempt's log; renews the lease."""
+        data = self._input(serializers.TaskProgressSerializer)
+        task = self.get_object()
+        task = task_services.task_progress(
+            task.pk, runner=self._runner(), actor=request.user,
+            progress=data.get("progress"), note=data["note"], log=data["log"],
+        )  # fmt: skip
+        return self._task_response(task)
+
+    @extend_schema(request=serializers.TaskCompleteSerializer, responses=serializers.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        """Report success: the task goes to review (or done with needs_review false)."""
+        data = self._input(serializers.TaskCompleteSerializer)
+        task = task_services.task_complete(self.get_object().pk, runner=self._runner(), actor=request.user, **data)
+        return self._task_response(task)
+
+    @extend_schema(request=serializers.TaskFailSerializer, responses=serializers.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def fail(self, request, pk=None):
+        """Report failure: retried with backoff while attempts remain (unless retryable is false)."""
+        data = self._input(serializers.TaskFailSerializer)
+        data["output"] = data.pop("result")
+        task = task_services.task_fail(self.get_object().pk, runner=self._runner(), actor=request.user, **data)
+        return self._task_response(task)
+
+    @extend_schema(request=serializers.TaskMoveSerializer, responses=serializers.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def queue(self, request, pk=None):
+        """Put a backlog or blocked task in the queue (ready)."""
+        reason = self._input(serializers.TaskMoveSerializer)["reason"] or "queued"
+        return self._task_response(task_services.task_queue(self.get_object(), actor=request.user, reason=reason))
+
+    @extend_schema(request=serializers.TaskMoveSerializer, responses=serializers.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a task; a running attempt is stopped and its dependents are blocked."""
+        reason = self._input(serializers.TaskMoveSerializer)["reason"] or "cancelled"
+        return self._task_response(task_services.task_cancel(self.get_object(), actor=request.user, reason=reason))
+
+    @extend_schema(request=serializers.TaskMoveSerializer, responses=serializers.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Send a failed or cancelled task back to the queue with a fresh attempt budget."""
+        reason = self._input(serializers.TaskMoveSerializer)["reason"] or "retried"
+        return self._task_response(task_services.task_retry(self.get_object(), actor=request.user, reason=reason))
+
+    @extend_schema(request=None, responses=serializers.TaskAttemptSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def attempts(self, request, pk=None):
+        """Every attempt of the task, oldest first, with its error, log and context."""
+        attempts = self.get_object().attempt_set.order_by("number")
+        return Response(serializers.TaskAttemptSerializer(attempts, many=True).data)
 
 
 class EventViewSet(viewsets.ReadOnlyModelViewSet):

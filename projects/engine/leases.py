@@ -46,5 +46,5 @@ def _abandon_leftovers(task_id: int) -> None:
         return
     try:
         executor_class(attempt.task.executor).abandon(state)
-    except Exception:
+    except Exception:  # noqa: BLE001  (a plugin's cleanup must not stop the reaper)
         logger.exception("Could not stop the leftovers of task %s attempt %s", task_id, attempt.number)

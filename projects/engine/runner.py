@@ -59,7 +59,7 @@ def run_task(task_id: int, lease_token: str, runner: str) -> str:
     executor = get_executor(current.task.executor)
     try:
         handle = executor.start(current.run)
-    except Exception as exc:  # a bad command or workdir is the task's failure, not the worker's
+    except Exception as exc:  # noqa: BLE001  (a bad command or workdir fails the task, not the worker)
         logger.info("Task %s could not start: %s", task_id, exc)
         return _finish(current, Outcome(False, error=f"Could not start: {exc}", exit_status=None))
     _remember_handle(current, executor.describe(handle))
@@ -115,7 +115,10 @@ def _drive(current: Attempt, executor: Executor, handle) -> Outcome | None:
                 return _stop(executor, handle, timed_out=False)
         if now >= next_renew:
             next_renew = now + renew_every
-            if not task_services.task_heartbeat(current.task.pk, runner=current.runner, lease_token=current.lease_token):
+            renewed = task_services.task_heartbeat(
+                current.task.pk, runner=current.runner, lease_token=current.lease_token
+            )
+            if not renewed:
                 return _stop(executor, handle, timed_out=False)
         time.sleep(executor.poll_interval)
     return outcome
@@ -148,8 +151,9 @@ def _flush_log(current: Attempt) -> bool:
     if open_attempt.update(log=log) == 0:
         TaskAttempt.objects.filter(pk=current.attempt.pk).update(log=log)
         return False
+    payload = {"id": current.task.pk, "attempt": current.attempt.number, "chunk": chunk[-2000:]}
     event_record(actor=current.runner, type="task.log", obj=current.task, project_id=current.task.project_id,
-                 payload={"id": current.task.pk, "attempt": current.attempt.number, "chunk": chunk[-2000:]})  # fmt: skip
+                 payload=payload)  # fmt: skip
     return True
 
 
@@ -164,9 +168,12 @@ def _read_from(path: str, offset: int) -> str:
 
 def _finish(current: Attempt, outcome: Outcome) -> str:
     task = current.task
-    workdir = current.run.working_dir or (current.run.repository if Path(current.run.repository or "/-").is_dir() else "")
+    repository = current.run.repository
+    workdir = current.run.working_dir or (repository if repository and Path(repository).is_dir() else "")
     if "commit" not in outcome.data:
         outcome.data.update(git_result(workdir, task.base_commit))
+    if task.metadata.get("needs_review") is False:
+        outcome.needs_review = False
     attempt_outcome = TaskAttempt.Outcome.TIMED_OUT if outcome.data.get("timed_out") else ""
     try:
         task = task_services.task_record_outcome(

@@ -84,3 +84,4 @@ class Executor(ABC):
         Called by the lease reaper before the task is retried, so a crashed
         attempt's leftovers never run alongside the next attempt.
         """
+        return None

@@ -19,6 +19,9 @@ def task_snapshot(task: Task) -> dict:
         "goal": task.goal_id,
         "milestone": task.milestone_id,
         "last_error": task.last_error[-500:],
+        "progress": task.progress,
+        "blocked_reason": task.blocked_reason,
+        "not_before": task.not_before.isoformat() if task.not_before else None,
     }
 
 

@@ -83,7 +83,8 @@ def task_transition(task: Task, *, to: str, actor, reason: str = "", **fields) -
     task = _locked(task)
     if to in ACTIVE_STATUSES:
         # Only a claim (projects.engine.claim) hands out a lease; a bare status change would strand the task.
-        raise IllegalTransition(current=task.status, requested=to, allowed=list(TRANSITIONS[task.status] - ACTIVE_STATUSES))
+        allowed = list(TRANSITIONS[task.status] - ACTIVE_STATUSES)
+        raise IllegalTransition(current=task.status, requested=to, allowed=allowed)
     if to == TaskStatus.READY and task.status in (TaskStatus.BACKLOG, TaskStatus.BLOCKED) and not fields:
         return task_queue(task, actor=actor, reason=reason or "queued")
     return _move(task, to=to, actor=actor, reason=reason, **fields)
@@ -229,7 +230,8 @@ def task_retry(task: Task, *, actor, reason: str = "retried") -> Task:
     """Send a failed or cancelled task back to the queue with a fresh attempt budget."""
     task = _locked(task)
     if task.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
-        raise IllegalTransition(current=task.status, requested="retry", allowed=[TaskStatus.FAILED, TaskStatus.CANCELLED])
+        allowed = [TaskStatus.FAILED, TaskStatus.CANCELLED]
+        raise IllegalTransition(current=task.status, requested="retry", allowed=allowed)
     return _move(task, to=TaskStatus.READY, actor=actor, reason=reason, attempts=0, not_before=None)
 
 
@@ -347,7 +349,8 @@ def _after_failure(task: Task, *, error: str, retryable: bool, actor, attempt_ou
 
 def task_complete(task_id: int, *, runner: str, actor, result: str = "", **outcome_fields) -> Task:
     """An outside runner reports success (pull mode)."""
-    return task_record_outcome(task_id, runner=runner, actor=actor, outcome=Outcome(True, output=result, **outcome_fields))
+    outcome = Outcome(True, output=result, **outcome_fields)
+    return task_record_outcome(task_id, runner=runner, actor=actor, outcome=outcome)
 
 
 def task_fail(task_id: int, *, runner: str, actor, error: str, retryable: bool = True, **outcome_fields) -> Task:

@@ -1,0 +1,78 @@
+"""Session-pool fixtures: a private tmux server per test, the fake agent, temp git repositories."""
+
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from projects.executors.base import Run
+from sessions_pool import tmux
+from sessions_pool.models import AgentProfile
+
+FAKE_AGENT = Path(__file__).resolve().parents[1] / "fakes" / "fake_agent.py"
+
+
+@pytest.fixture
+def tmux_socket(settings, tmp_path):
+    """A tmux server of its own (killed afterwards), with sessions and worktrees under tmp_path."""
+    settings.ARCHITECT_TMUX_SOCKET = f"architect-test-{uuid.uuid4().hex[:10]}"
+    settings.ARCHITECT_SESSIONS_DIR = str(tmp_path / "sessions")
+    settings.ARCHITECT_WORKTREES_DIR = str(tmp_path / "worktrees")
+    yield settings.ARCHITECT_TMUX_SOCKET
+    tmux.kill_server()
+
+
+def fake_command(*options: str) -> str:
+    return " ".join([sys.executable, str(FAKE_AGENT), *options])
+
+
+@pytest.fixture
+def fake_profile(db, tmux_socket):
+    """The seeded Claude Code profile, its patterns untouched, running the fake agent instead of `claude`."""
+    profile = AgentProfile.objects.get(name="claude")
+    profile.command = fake_command("--think", "0.3")
+    profile.min_sessions = 0
+    profile.save()
+    AgentProfile.objects.exclude(pk=profile.pk).update(enabled=False)
+    return profile
+
+
+def git(cwd, *args) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "README.md").write_text("# Demo\n")
+    git(path, "add", ".")
+    git(path, "-c", "user.name=T", "-c", "user.email=t@localhost", "commit", "-qm", "init")
+    return path
+
+
+def make_run(task, **overrides) -> Run:
+    fields = dict(
+        task_id=task.pk, project_id=task.project_id, attempt=1, title=task.title, prompt=task.description,
+        repository=task.repository, branch=task.branch, base_commit=task.base_commit, working_dir=task.working_dir,
+        environment=task.environment, metadata=task.metadata, skills=task.skills, timeout_seconds=task.timeout_seconds,
+    )  # fmt: skip
+    fields.update(overrides)
+    return Run(**fields)
+
+
+def wait_for(predicate, *, timeout: float = 10.0, step=None, interval: float = 0.05):
+    """Call STEP (e.g. a supervisor step) until PREDICATE() is truthy; its value, or AssertionError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if step is not None:
+            step()
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {getattr(predicate, '__name__', predicate)}")

@@ -1,0 +1,121 @@
+"""The agent executor in real tmux with the fake agent: dispatch, auto-confirm, diff, deny, cancel, crash."""
+
+import pytest
+
+from projects.executors.registry import get_executor
+from projects.models import Event, Task
+from sessions_pool import services
+from sessions_pool.models import AgentSession, SessionState
+from sessions_pool.supervisor import Supervisor
+from tests.sessions_pool.conftest import git, make_run, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def idle_session(fake_profile):
+    session = services.session_spawn(profile=fake_profile)
+    supervisor = Supervisor()
+    wait_for(lambda: AgentSession.objects.get(pk=session.pk).state == SessionState.IDLE, step=supervisor.step)
+    return AgentSession.objects.get(pk=session.pk)
+
+
+def agent_task(project, repo, description, **fields) -> Task:
+    return Task.objects.create(
+        project=project, title="Write notes", description=description, executor="agent", status="running",
+        repository=str(repo), metadata={"agent_profile": "claude"}, **fields,
+    )  # fmt: skip
+
+
+def run_to_outcome(executor, handle, *, timeout=20.0, supervisor=None):
+    step = supervisor.step if supervisor else None
+    return wait_for(lambda: executor.poll(handle), timeout=timeout, step=step, interval=executor.poll_interval)
+
+
+def test_dispatch_auto_confirms_commits_and_returns_the_diff_for_review(project, repo, idle_session):
+    task = agent_task(project, repo, "Add a line about the release to the notes")
+    executor = get_executor("agent")
+    handle = executor.start(make_run(task))
+
+    outcome = run_to_outcome(executor, handle)
+
+    assert outcome.succeeded, outcome.error
+    assert outcome.needs_review is True
+    assert "Task complete" in outcome.output
+    assert "+- Add a line about the release to the notes" in outcome.data["diff"]
+    assert outcome.data["branch"] == f"architect/task-{task.pk}"
+    assert git(repo, "log", "-1", "--format=%s", outcome.data["branch"]).strip().startswith(f"Task #{task.pk}")
+    assert git(repo, "show", f"{outcome.data['branch']}:NOTES.md").startswith("- Add a line")
+    assert (outcome.prompt_tokens, outcome.completion_tokens) == (1200, len(task.description) * 3)
+    # The working copy is gone; the branch keeps the work.
+    assert git(repo, "worktree", "list").count("\n") == 1
+    answered = Event.objects.get(type="session.auto_confirmed", object_id=str(idle_session.pk))
+    assert "Do you want to proceed?" in answered.payload["prompt"]
+    assert "NOTES.md" in answered.payload["prompt"]
+    assert answered.payload["keys"] == ["Enter"]
+    session = AgentSession.objects.get(pk=idle_session.pk)
+    assert session.task_id is None and session.prompt_tokens == 1200
+    assert session.state == SessionState.IDLE
+
+
+def test_a_denied_prompt_is_never_answered_and_raises_an_alert(project, repo, idle_session):
+    task = agent_task(project, repo, "[deny] publish the release")
+    executor = get_executor("agent")
+    handle = executor.start(make_run(task))
+    supervisor = Supervisor()
+
+    def alerted():
+        executor.poll(handle)
+        return Event.objects.filter(type="session.alert", object_id=str(idle_session.pk)).first()
+
+    alert = wait_for(alerted, step=supervisor.step)
+    for _ in range(10):  # more looks from both watchers change nothing
+        supervisor.step()
+        assert executor.poll(handle) is None
+
+    assert "git push --force origin main" in alert.payload["prompt"]
+    assert "denied" in alert.payload["reason"]
+    session = AgentSession.objects.get(pk=idle_session.pk)
+    assert session.state == SessionState.WAITING_CONFIRMATION
+    assert "git push --force" in session.alert
+    assert "Pushed" not in services.session_turn_text(session)
+    assert not Event.objects.filter(type="session.auto_confirmed").exists()
+    assert Event.objects.filter(type="session.alert").count() == 1
+    executor.cancel(handle)
+
+
+def test_cancel_interrupts_the_agent_and_removes_the_worktree(project, repo, idle_session):
+    task = agent_task(project, repo, "[slow] rewrite everything")
+    executor = get_executor("agent")
+    handle = executor.start(make_run(task))
+    wait_for(lambda: executor.poll(handle) is None and "esc to interrupt" in services.session_turn_text(
+        AgentSession.objects.get(pk=idle_session.pk)))  # fmt: skip
+    worktree = handle.worktree.path
+
+    executor.cancel(handle)
+    outcome = executor.poll(handle)
+
+    assert outcome is not None and not outcome.succeeded
+    assert "Interrupted by user" in outcome.output
+    assert "Cancelled" in outcome.error
+    assert not __import__("os").path.exists(worktree)
+    assert str(worktree) not in git(repo, "worktree", "list")
+    assert f"architect/task-{task.pk}" not in git(repo, "branch", "--list")
+    session = AgentSession.objects.get(pk=idle_session.pk)
+    assert session.task_id is None
+
+
+def test_an_agent_crash_fails_the_attempt_and_the_session_restarts(project, repo, idle_session):
+    task = agent_task(project, repo, "[crash] do something")
+    executor = get_executor("agent")
+    handle = executor.start(make_run(task))
+    supervisor = Supervisor()
+
+    outcome = run_to_outcome(executor, handle, supervisor=supervisor)
+
+    assert not outcome.succeeded and outcome.retryable
+    assert "exited with status 3" in outcome.error
+    wait_for(lambda: AgentSession.objects.get(pk=idle_session.pk).state == SessionState.IDLE, step=supervisor.step)
+    session = AgentSession.objects.get(pk=idle_session.pk)
+    assert session.restarts == 1 and session.task_id is None
+    assert Event.objects.filter(type="session.restarted", object_id=str(session.pk)).exists()
