@@ -45,7 +45,7 @@ class AutopilotRun(Timestamped):
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.PLANNING)
     reason = models.TextField(blank=True, help_text="Why the run stopped, paused or failed.")
     budget_cap = models.DecimalField(
-        "budget cap (USD)", max_digits=12, decimal_places=4, null=True, blank=True,
+        "budget cap (USD)", max_digits=14, decimal_places=6, null=True, blank=True,
         validators=[MinValueValidator(Decimal("0"))],
         help_text="The run stops when its planning and task costs reach this; blank = no cap.",
     )  # fmt: skip
@@ -184,9 +184,7 @@ class ReviewItem(Timestamped):
 
     task = models.ForeignKey("projects.Task", on_delete=models.CASCADE, related_name="review_items")
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="review_items")
-    run = models.ForeignKey(
-        AutopilotRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="review_items"
-    )
+    run = models.ForeignKey(AutopilotRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="review_items")
     attempt = models.PositiveIntegerField(help_text="The task's attempt this review is about.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     result = models.TextField(blank=True)

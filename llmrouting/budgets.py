@@ -90,8 +90,9 @@ def warn_if_due(budget: Budget, used: Decimal, now: datetime, *, actor=None) -> 
 
 def _exhausted_message(budget: Budget, used: Decimal, now: datetime) -> str:
     renews = {BudgetPeriod.DAY: "tomorrow", BudgetPeriod.MONTH: "next month"}.get(budget.period, "never (total budget)")
+    adjective = {BudgetPeriod.DAY: "daily", BudgetPeriod.MONTH: "monthly"}.get(budget.period, "total")
     return (
-        f"The {budget.get_period_display().lower()} LLM budget of {budget.scope_label} is used up: "
+        f"The {adjective} LLM budget of {budget.scope_label} is used up: "
         f"${used:.4f} spent of ${budget.limit_usd:.2f}. Raise the budget or wait; it renews {renews}."
     )
 

@@ -27,6 +27,7 @@ STATE_VERSION = 1
 
 DEFAULT_QUALITY_TARGET = 0.95
 DEFAULT_COST_SHARE = 0.2
+DEFAULT_QUALITY_FLOOR = 0.8
 DEFAULT_PRIOR_MEAN = 0.5
 DEFAULT_PRIOR_STRENGTH = 2.0
 DEFAULT_CONTEXT_STRENGTH = 20.0
@@ -197,6 +198,7 @@ class OutcomeLearner:
         *,
         quality_target: float = DEFAULT_QUALITY_TARGET,
         cost_share: float | None = DEFAULT_COST_SHARE,
+        quality_floor: float = DEFAULT_QUALITY_FLOOR,
         prior_mean: float = DEFAULT_PRIOR_MEAN,
         prior_strength: float = DEFAULT_PRIOR_STRENGTH,
         context_strength: float = DEFAULT_CONTEXT_STRENGTH,
@@ -207,6 +209,7 @@ class OutcomeLearner:
     ) -> None:
         self.quality_target = quality_target
         self.cost_share = cost_share
+        self.quality_floor = quality_floor
         self.prior_mean = prior_mean
         self.prior_strength = prior_strength
         self.context_strength = context_strength
@@ -218,7 +221,9 @@ class OutcomeLearner:
         self._unspent = 0.0
         # Per shape of prompt: how far behind its share of picks the stronger side of the current mix is.
         self._escalation_credit: dict[str, float] = {}
-        self._random = random.Random(seed)
+        # Per shape of prompt: warm-up picks per model, counted at choice time because reviews come later.
+        self._warmup_picks: dict[str, dict[str, int]] = {}
+        self._random = random.Random(seed)  # noqa: S311 - exploration, not security
         # context key -> model -> [sum of qualities, number of outcomes]
         self._outcomes: dict[str, dict[str, list[float]]] = {}
 
@@ -239,13 +244,14 @@ class OutcomeLearner:
 
     def estimate(self, prompt: str, model: str, kind: str = "") -> tuple[float, float]:
         """Posterior mean quality of ``model`` on prompts like this one, and its standard deviation."""
-        alpha, beta = self._posterior(context_keys(prompt, kind), model)
+        keys = context_keys(prompt, kind)
+        alpha, beta = self._posteriors(keys, [model])[model]
         return _beta_mean(alpha, beta), _beta_sd(alpha, beta)
 
-    def _posterior(self, keys: tuple[str, ...], model: str) -> tuple[float, float]:
+    def _posteriors(self, keys: tuple[str, ...], models) -> dict[str, tuple[float, float]]:
         # A model with little evidence here is first assumed to do as well as the models seen on such prompts.
-        prior_mean = self.prior_mean if model == ALL_MODELS else _beta_mean(*self._chain(keys, ALL_MODELS, self.prior_mean))
-        return self._chain(keys, model, prior_mean)
+        typical = _beta_mean(*self._chain(keys, ALL_MODELS, self.prior_mean))
+        return {model: self._chain(keys, model, typical) for model in models}
 
     def _chain(self, keys: tuple[str, ...], model: str, prior_mean: float) -> tuple[float, float]:
         alpha = prior_mean * self.prior_strength
@@ -263,41 +269,55 @@ class OutcomeLearner:
     # -- choosing ------------------------------------------------------------------------------------------------
 
     def choose(
-        self,
-        prompt: str,
-        candidates: list[Candidate],
-        *,
-        quality_target: float | None = None,
-        cost_share: float | None | type[Ellipsis] = ...,
-        kind: str = "",
+        self, prompt: str, candidates: list[Candidate], *, quality_target: float | None = None, kind: str = ""
     ) -> Choice:
-        """Pick the model for ``prompt`` among ``candidates`` (each with its expected cost for this request)."""
+        """Pick the model for ``prompt`` among ``candidates`` (each priced at its expected cost for this request).
+
+        ``quality_target`` overrides the learner's default for this one choice.
+        """
         if not candidates:
             raise ValueError("choose() needs at least one candidate")
         target_share = self.quality_target if quality_target is None else quality_target
-        spend_share = self.cost_share if cost_share is ... else cost_share
         keys = context_keys(prompt, kind)
+        shape = keys[1]
         costs = {candidate.name: max(0.0, float(candidate.cost)) for candidate in candidates}
-        posteriors = {name: self._posterior(keys, name) for name in costs}
-        draws = {name: self._draw(alpha, beta) for name, (alpha, beta) in posteriors.items()}
-        newcomer = self._least_tried(keys, costs)
+        posteriors = self._posteriors(keys, costs)
+        allowance = math.inf if self.cost_share is None else self.cost_share * max(costs.values())
+        draws = None
+        newcomer = self._least_tried(shape, costs)
         if newcomer is not None:
-            return Choice(
-                model=newcomer,
-                reason=f"{newcomer}: tried fewer than {self.warmup_outcomes} times on prompts like this; exploring.",
-                estimates=_estimates_report(posteriors, draws, costs),
-            )
-        frontier = efficient_frontier(draws, costs)
-        best = max(draws, key=lambda name: (draws[name], -costs[name]))
-        allowance = math.inf if spend_share is None else spend_share * max(costs.values())
-        mix = cheapest_mix(frontier, draws, costs, target_share * draws[best], allowance + self._unspent)
-        model = self._pick(mix, keys[1])
-        self._carry_over(allowance, _mix_cost(mix, costs))
-        return Choice(
-            model=model,
-            reason=_reason(model, mix, best, posteriors, costs, target_share),
-            estimates=_estimates_report(posteriors, draws, costs),
-        )
+            model, spent = newcomer, costs[newcomer]
+            self._warmup_picks.setdefault(shape, {})[model] = self._warmup_picks.get(shape, {}).get(model, 0) + 1
+            reason = f"{model}: tried fewer than {self.warmup_outcomes} times on prompts like this, so trying it."
+        else:
+            draws = {name: self._draw(alpha, beta) for name, (alpha, beta) in posteriors.items()}
+            best = max(draws, key=lambda name: (draws[name], -costs[name]))
+            acceptable = {name: draws[name] for name in self._not_clearly_poor(posteriors, costs, allowance)}
+            frontier = efficient_frontier(acceptable, costs)
+            mix = cheapest_mix(frontier, draws, costs, target_share * draws[best], allowance + self._unspent)
+            model, spent = self._pick(mix, shape), _mix_cost(mix, costs)
+            reason = _reason(model, mix, best, posteriors, costs, target_share)
+        self._carry_over(allowance, spent)
+        return Choice(model=model, reason=reason, estimates=_estimates_report(posteriors, costs, draws))
+
+    def _not_clearly_poor(self, posteriors: dict, costs: dict[str, float], allowance: float) -> list[str]:
+        """Candidates not clearly (by two standard deviations) below ``quality_floor`` x the best mean quality among
+        the candidates the spending cap affords, or among all when it affords none."""
+        means = {name: _beta_mean(*posterior) for name, posterior in posteriors.items()}
+        affordable = [means[name] for name in means if costs[name] <= allowance] or list(means.values())
+        floor = self.quality_floor * max(affordable)
+        return [name for name, posterior in posteriors.items() if means[name] + 2.0 * _beta_sd(*posterior) >= floor]
+
+    def _least_tried(self, shape: str, costs: dict[str, float]) -> str | None:
+        """The cheapest candidate with fewer than ``warmup_outcomes`` outcomes (or warm-up picks, since reviews
+        may arrive late) on prompts of this shape; None once every candidate has had its tries."""
+        outcomes = self._outcomes.get(shape, {})
+        picks = self._warmup_picks.get(shape, {})
+        tries = {name: max(outcomes.get(name, (0.0, 0.0))[1], picks.get(name, 0)) for name in costs}
+        untried = [name for name in costs if tries[name] < self.warmup_outcomes]
+        if not untried:
+            return None
+        return min(untried, key=lambda name: (tries[name], costs[name], name))
 
     def _carry_over(self, allowance: float, spent: float) -> None:
         if math.isinf(allowance):
@@ -306,14 +326,6 @@ class OutcomeLearner:
         # bounds the carried amount so that a long quiet spell does not fund a long expensive one.
         limit = self.budget_window * allowance
         self._unspent = max(-limit, min(limit, self._unspent + allowance - spent))
-
-    def _least_tried(self, keys: tuple[str, ...], costs: dict[str, float]) -> str | None:
-        shape = self._outcomes.get(keys[1], {})
-        counts = {name: shape.get(name, (0.0, 0.0))[1] for name in costs}
-        fewest = min(counts.values())
-        if fewest >= self.warmup_outcomes:
-            return None
-        return min((name for name in costs if counts[name] == fewest), key=lambda name: (costs[name], name))
 
     def _draw(self, alpha: float, beta: float) -> float:
         mean = _beta_mean(alpha, beta)
@@ -334,23 +346,21 @@ class OutcomeLearner:
 
     # -- persistence ---------------------------------------------------------------------------------------------
 
+    def settings(self) -> dict:
+        return {name: getattr(self, name) for name in _SETTING_NAMES}
+
     def to_state(self) -> dict:
-        """JSON-serialisable snapshot: tunables, learned outcomes and the random generator's position."""
+        """JSON-serialisable snapshot: tunables, learned outcomes, spending and warm-up bookkeeping, and the
+        random generator's position (so a restored learner continues exactly as the original would)."""
         version, internal, gauss_next = self._random.getstate()
         return {
             "version": STATE_VERSION,
-            "settings": {
-                "quality_target": self.quality_target,
-                "cost_share": self.cost_share,
-                "prior_mean": self.prior_mean,
-                "prior_strength": self.prior_strength,
-                "context_strength": self.context_strength,
-                "exploration": self.exploration,
-                "warmup_outcomes": self.warmup_outcomes,
-                "seed": self.seed,
-            },
-            "outcomes": {key: {model: list(totals) for model, totals in models.items()}
-                         for key, models in self._outcomes.items()},
+            "settings": self.settings(),
+            "outcomes": {key: {model: list(totals) for model, totals in by_model.items()}
+                         for key, by_model in self._outcomes.items()},
+            "unspent": self._unspent,
+            "escalation_credit": dict(self._escalation_credit),
+            "warmup_picks": {shape: dict(picks) for shape, picks in self._warmup_picks.items()},
             "random": [version, list(internal), gauss_next],
         }
 
@@ -358,13 +368,31 @@ class OutcomeLearner:
     def from_state(cls, state: dict) -> OutcomeLearner:
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"unknown learner state version: {state.get('version')!r}")
-        learner = cls(**state["settings"])
-        learner._outcomes = {key: {model: [float(totals[0]), float(totals[1])] for model, totals in models.items()}
-                             for key, models in state["outcomes"].items()}
+        learner = cls(**{name: value for name, value in state["settings"].items() if name in _SETTING_NAMES})
+        learner._outcomes = {key: {model: [float(totals[0]), float(totals[1])] for model, totals in by_model.items()}
+                             for key, by_model in state["outcomes"].items()}
+        learner._unspent = float(state.get("unspent", 0.0))
+        learner._escalation_credit = {key: float(value) for key, value in state.get("escalation_credit", {}).items()}
+        learner._warmup_picks = {shape: {model: int(count) for model, count in picks.items()}
+                                 for shape, picks in state.get("warmup_picks", {}).items()}
         if state.get("random"):
             version, internal, gauss_next = state["random"]
             learner._random.setstate((version, tuple(internal), gauss_next))
         return learner
+
+
+_SETTING_NAMES = (
+    "quality_target",
+    "cost_share",
+    "quality_floor",
+    "prior_mean",
+    "prior_strength",
+    "context_strength",
+    "exploration",
+    "warmup_outcomes",
+    "budget_window",
+    "seed",
+)
 
 
 def _beta_mean(alpha: float, beta: float) -> float:
@@ -376,16 +404,17 @@ def _beta_sd(alpha: float, beta: float) -> float:
     return math.sqrt(alpha * beta / (total * total * (total + 1.0)))
 
 
-def _estimates_report(posteriors: dict, draws: dict, costs: dict) -> dict:
-    return {
-        name: {
+def _estimates_report(posteriors: dict, costs: dict, draws: dict | None) -> dict:
+    report = {}
+    for name, (alpha, beta) in posteriors.items():
+        report[name] = {
             "quality": round(_beta_mean(alpha, beta), 4),
             "uncertainty": round(_beta_sd(alpha, beta), 4),
-            "draw": round(draws[name], 4),
             "cost": costs[name],
         }
-        for name, (alpha, beta) in posteriors.items()
-    }
+        if draws is not None:
+            report[name]["draw"] = round(draws[name], 4)
+    return report
 
 
 def _reason(model: str, mix: list, best: str, posteriors: dict, costs: dict, target_share: float) -> str:

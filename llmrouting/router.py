@@ -158,7 +158,8 @@ def eligible_deployments(request: LLMRequest, policy: RoutingPolicy) -> tuple[li
             excluded.append(f"{deployment.model}: {why_not}")
         else:
             candidates.append(deployment)
-    candidates = _without_demo_unless_chosen(candidates, allowed)
+    if any(not d.provider.simulated for d in rows):
+        candidates = _without_demo_unless_chosen(candidates, allowed)
     blocked = budgets.check(request.project_id, {d.provider_id for d in candidates}, actor=request.actor)
     excluded += [f"{d.model}: provider budget used up" for d in candidates if d.provider_id in blocked]
     return [d for d in candidates if d.provider_id not in blocked], excluded
@@ -180,10 +181,8 @@ def _exclusion(deployment: Deployment, request: LLMRequest, policy, allowed: set
 
 
 def _without_demo_unless_chosen(candidates: list[Deployment], allowed: set) -> list[Deployment]:
-    real = [d for d in candidates if not d.provider.simulated]
-    if not real:
-        return candidates
-    return real + [d for d in candidates if d.provider.simulated and d.provider_id in allowed]
+    # Once a real provider is configured, simulated answers only go to projects whose policy names the demo.
+    return [d for d in candidates if not d.provider.simulated or d.provider_id in allowed]
 
 
 def decide_floor(request: LLMRequest, policy: RoutingPolicy) -> tuple[str, str]:
@@ -218,12 +217,18 @@ def fallback_chain(chosen: Deployment, candidates: list[Deployment], costs: dict
 # --- the learner -------------------------------------------------------------------------------
 
 
+def _new_learner() -> OutcomeLearner:
+    # The replay caps spend at a share of the dearest model to meet its cost target; in the product the
+    # policy's tiers and budgets bound spending, so quality decides and the cheapest adequate model wins.
+    return OutcomeLearner(cost_share=None, seed=0)
+
+
 class _SharedLearner:
     """One OutcomeLearner per process, fed every RoutingOutcome row once (new rows on each use)."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.learner = OutcomeLearner(seed=0)
+        self.learner = _new_learner()
         self.seen_id = 0
 
     def sync(self) -> None:
@@ -234,7 +239,7 @@ class _SharedLearner:
 
     def reset(self) -> None:
         with self.lock:
-            self.learner = OutcomeLearner(seed=0)
+            self.learner = _new_learner()
             self.seen_id = 0
 
 

@@ -12,3 +12,4 @@ class ProjectsConfig(AppConfig):
 
         processes.register("dispatcher", "dispatcher")
         schedules.register("task-lease-reaper", "projects.jobs.reap_leases", minutes=1)
+        schedules.register("event-retention", "projects.retention.prune_events", minutes=60)

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from projects.executors.base import Executor, Outcome, Run
+from projects.models import Project
 from sessions_pool import detection, selectors, services, worktrees
 from sessions_pool.models import AgentProfile, AgentSession, SessionState
 
 S = SessionState
-QUIET_SECONDS = 3.0  # an agent that never showed busy is done after this long back at its prompt
+QUIET_SECONDS = 5.0  # an agent that never showed busy is done after this long back at its prompt
 INTERRUPT_GRACE_SECONDS = 2.0
 
 
@@ -36,6 +37,12 @@ class AgentHandle:
     outcome: Outcome | None = None
 
 
+def _project_repository(project_id: int) -> str:
+    """The project's repository when the task names none (only local checkouts get worktrees)."""
+    repository = Project.objects.filter(pk=project_id).values_list("repository", flat=True).first() or ""
+    return repository if repository and Path(repository).is_dir() else ""
+
+
 class AgentExecutor(Executor):
     kind = "agent"
     poll_interval = 0.2
@@ -48,10 +55,11 @@ class AgentExecutor(Executor):
             wanted = run.metadata.get("agent_profile") or "the default"
             handle.outcome = Outcome(False, error=f"No enabled agent profile for {wanted!r}.", retryable=False)
             return handle
-        if run.repository:
+        repository = run.repository or _project_repository(run.project_id)
+        if repository:
             try:
                 handle.worktree = worktrees.worktree_create(
-                    repository=run.repository, task_id=run.task_id, attempt=run.attempt, branch=run.branch,
+                    repository=repository, task_id=run.task_id, attempt=run.attempt, branch=run.branch,
                     base=run.base_commit,
                 )  # fmt: skip
             except worktrees.WorktreeError as exc:
@@ -66,6 +74,23 @@ class AgentExecutor(Executor):
             step(handle)
         return handle.outcome
 
+    def describe(self, handle: AgentHandle) -> dict:
+        state = {"task": handle.run.task_id, "session": handle.session_id}
+        if handle.worktree is not None:
+            wt = handle.worktree
+            state.update(repository=wt.repository, worktree=wt.path, branch=wt.branch)
+        return state
+
+    @classmethod
+    def abandon(cls, state: dict) -> None:
+        """A runner died mid-task: free its session (if it still holds the task) and drop its worktree."""
+        session = AgentSession.objects.select_related("profile").filter(pk=state.get("session")).first()
+        if session is not None and session.task_id == state.get("task"):
+            services.session_interrupt(session)
+            services.session_restart(session, actor=services.SUPERVISOR, reason=f"task {state['task']} abandoned")
+        if state.get("worktree"):
+            worktrees.worktree_remove(repository=state["repository"], path=state["worktree"], branch=state["branch"])
+
     def cancel(self, handle: AgentHandle) -> None:
         if handle.outcome is not None:
             return
@@ -74,7 +99,9 @@ class AgentExecutor(Executor):
         if session is not None:
             output = self._interrupt(session, handle)
         self._drop_worktree(handle)
-        handle.outcome = Outcome(False, output=output, error="Cancelled: the agent was interrupted.", data=self._data(handle))
+        handle.outcome = Outcome(
+            False, output=output, error="Cancelled: the agent was interrupted.", data=self._data(handle)
+        )
 
     # --- Dispatch ---------------------------------------------------------------------------------
 

@@ -14,4 +14,6 @@ def collect_sessions():
         sessions.add_metric([row["profile__name"], row["state"]], row["n"])
     yield sessions
     alerts = AgentSession.objects.exclude(alert="").exclude(state="stopped").count()
-    yield GaugeMetricFamily("architect_agent_session_alerts", "Sessions waiting on a prompt for a person.", value=alerts)
+    yield GaugeMetricFamily(
+        "architect_agent_session_alerts", "Sessions waiting on a prompt for a person.", value=alerts
+    )

@@ -28,6 +28,7 @@ from sessions_pool.models import AgentProfile, AgentSession, SessionState
 S = SessionState
 SUPERVISOR = "supervisor"
 TAIL_LINES = 20
+ACTIVITY_WRITE_SECONDS = 2.0
 PROFILE_FIELDS = {f.name for f in AgentProfile._meta.concrete_fields} - {"id"}
 
 
@@ -56,7 +57,7 @@ def profile_create(*, actor, **fields) -> AgentProfile:
 def profile_update(profile: AgentProfile, *, actor, **fields) -> AgentProfile:
     unknown = set(fields) - PROFILE_FIELDS
     if unknown:
-        raise ValidationError({name: "Unknown field." for name in unknown})
+        raise ValidationError(dict.fromkeys(unknown, "Unknown field."))
     changed = sorted(name for name, value in fields.items() if getattr(profile, name) != value)
     for name, value in fields.items():
         setattr(profile, name, value)
@@ -105,12 +106,11 @@ def _reload(session: AgentSession) -> AgentSession:
 # --- Lifecycle ------------------------------------------------------------------------------------
 
 
-def _command(profile: AgentProfile) -> str:
-    return profile.command
-
-
-def _environment(profile: AgentProfile, session_name: str) -> dict[str, str]:
-    return {**profile.environment, "ARCHITECT_SESSION": session_name}
+def _command(profile: AgentProfile, session_name: str) -> str:
+    """The pane's command with the profile's environment set by `env` (tmux drops some names, PS1 among them)."""
+    environment = {**profile.environment, "ARCHITECT_SESSION": session_name}
+    assignments = [f"{key}={value}" for key, value in environment.items()]
+    return f"{shlex.join(['env', *assignments])} {profile.command}"
 
 
 def session_spawn(*, profile: AgentProfile, actor=SUPERVISOR) -> AgentSession:
@@ -120,7 +120,7 @@ def session_spawn(*, profile: AgentProfile, actor=SUPERVISOR) -> AgentSession:
     name = f"{profile.name}-{secrets.token_hex(3)}"
     home = conf.sessions_dir() / name
     home.mkdir(parents=True, exist_ok=True)
-    tmux.new_session(name, command=_command(profile), cwd=str(home), environment=_environment(profile, name))
+    tmux.new_session(name, command=_command(profile, name), cwd=str(home))
     now = timezone.now()
     with transaction.atomic():
         session = AgentSession.objects.create(
@@ -147,11 +147,13 @@ def session_restart(session: AgentSession, *, actor, reason: str = "", expected_
     """
     claim = AgentSession.objects.filter(pk=session.pk)
     if expected_restarts is not None:
-        claim = claim.filter(restarts=expected_restarts)
+        # Automatic restarts never revive a session someone stopped meanwhile.
+        claim = claim.filter(restarts=expected_restarts).exclude(state=S.STOPPED)
     with transaction.atomic():
         updated = claim.update(
             state=S.STARTING, restarts=F("restarts") + 1, task=None, workdir=session.home_dir, alert="",
             started_at=timezone.now(), stopped_at=None, turn_started_at=None, turn_start_line=None, last_error=reason,
+            screen_hash="", answered_key="", alerted_key="",
         )  # fmt: skip
         if not updated:
             return None
@@ -163,11 +165,11 @@ def session_restart(session: AgentSession, *, actor, reason: str = "", expected_
 
 def _respawn_or_create(session: AgentSession, *, cwd: str) -> None:
     Path(cwd).mkdir(parents=True, exist_ok=True)
-    environment = _environment(session.profile, session.name)
+    command = _command(session.profile, session.name)
     if tmux.exists(session.name):
-        tmux.respawn(session.name, command=_command(session.profile), cwd=cwd, environment=environment)
+        tmux.respawn(session.name, command=command, cwd=cwd)
     else:
-        tmux.new_session(session.name, command=_command(session.profile), cwd=cwd, environment=environment)
+        tmux.new_session(session.name, command=command, cwd=cwd)
 
 
 def session_send_keys(session: AgentSession, *, actor, keys: list[str] = (), text: str = "", enter: bool = False):
@@ -199,10 +201,10 @@ class Observation:
     crashed: bool = False
 
 
-def session_observe(session: AgentSession) -> Observation:
-    """Read the pane, update the session's state, and answer or raise what it waits on."""
+def session_observe(session: AgentSession, snapshot: tuple[tmux.PaneInfo, list[str]] | None = None) -> Observation:
+    """Read the pane (or use SNAPSHOT), update the session's state, and answer or raise what it waits on."""
     try:
-        pane, lines = tmux.snapshot(session.name)
+        pane, lines = snapshot or tmux.snapshot(session.name)
     except tmux.TmuxError:
         return _crashed(session, None, "the tmux session is gone")
     if pane.dead:
@@ -233,7 +235,7 @@ def _record(session: AgentSession, reading: detection.Reading, lines: list[str])
     digest = detection.screen_hash(lines)
     changed = digest != session.screen_hash
     state = _next_state(session, reading, changed)
-    if not changed and state == session.state:
+    if state == session.state and not _worth_writing(session, changed):
         return
     fields = {"state": state, "screen_hash": digest, "last_output": _tail(lines)}
     if changed:
@@ -250,6 +252,16 @@ def _record(session: AgentSession, reading: detection.Reading, lines: list[str])
             setattr(session, name, value)
         if state != previous:
             _session_event(session, actor=SUPERVISOR, verb="state", previous=previous)
+
+
+def _worth_writing(session: AgentSession, changed: bool) -> bool:
+    """A new screen in the same state is written at most every ACTIVITY_WRITE_SECONDS (spinners redraw 10×/s)."""
+    if not changed:
+        return False
+    if session.state == S.BUSY and session.turn_started_at and not session.turn_seen_busy:
+        return True
+    last = session.last_activity_at
+    return last is None or (timezone.now() - last).total_seconds() >= ACTIVITY_WRITE_SECONDS
 
 
 def _tail(lines: list[str]) -> str:
@@ -334,11 +346,10 @@ def session_submit(session: AgentSession, *, prompt: str) -> AgentSession:
     """Type PROMPT into the session's agent and mark the start of the turn."""
     profile = session.profile
     text = profile.prompt_template.replace("{prompt}", prompt)
-    pane, _ = tmux.snapshot(session.name)
     if profile.submit_mode == AgentProfile.Submit.PASTE:
-        tmux.paste_text(session.name, text, then=tuple(profile.submit_keys))
+        pane = tmux.paste_text(session.name, text, then=tuple(profile.submit_keys))
     else:
-        tmux.send_text(session.name, " ".join(text.splitlines()), then=tuple(profile.submit_keys))
+        pane = tmux.send_text(session.name, " ".join(text.splitlines()), then=tuple(profile.submit_keys))
     now = timezone.now()
     fields = {"turn_started_at": now, "turn_start_line": pane.cursor_line, "turn_seen_busy": False, "state": S.BUSY}
     with transaction.atomic():
@@ -367,8 +378,9 @@ def session_release(session: AgentSession, *, task_id: int, prompt_tokens: int =
     """The task is over: the session goes back to the pool (if it still serves that task)."""
     with transaction.atomic():
         released = AgentSession.objects.filter(pk=session.pk, task_id=task_id).update(
-            task=None, turn_started_at=None, turn_start_line=None, turn_seen_busy=False, last_activity_at=timezone.now(),
-            prompt_tokens=F("prompt_tokens") + prompt_tokens, completion_tokens=F("completion_tokens") + completion_tokens,
+            task=None, turn_started_at=None, turn_start_line=None, turn_seen_busy=False,
+            last_activity_at=timezone.now(), prompt_tokens=F("prompt_tokens") + prompt_tokens,
+            completion_tokens=F("completion_tokens") + completion_tokens,
         )  # fmt: skip
         if released:
             session = _reload(session)

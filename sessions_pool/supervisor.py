@@ -51,11 +51,17 @@ class Supervisor:
 
     def observe_sessions(self) -> bool:
         panes = tmux.list_panes()
-        for session in selectors.live_sessions():
-            pane = panes.get(session.name)
-            if self._worth_a_look(session, pane):
-                self.captured_at[session.name] = int(time.time())
-                services.session_observe(session)
+        due = [s for s in selectors.live_sessions() if self._worth_a_look(s, panes.get(s.name))]
+        # Live panes are read together in one tmux call; missing or dead ones one by one (they restart).
+        alive = [s.name for s in due if s.name in panes and not panes[s.name].dead]
+        try:
+            screens = tmux.snapshots(alive)
+        except tmux.TmuxError:
+            screens = {}  # a pane went away meanwhile: read each on its own this time
+        now = int(time.time())
+        for session in due:
+            self.captured_at[session.name] = now
+            services.session_observe(session, screens.get(session.name))
         return False
 
     def _worth_a_look(self, session: AgentSession, pane) -> bool:
@@ -91,7 +97,9 @@ class Supervisor:
     def _scale(self, profile, sessions: list[AgentSession], demand: int) -> None:
         if not services.profile_runnable(profile):
             if profile.name not in self.warned:
-                logger.warning("Profile %s: %r is not installed here; no sessions started.", profile.name, profile.command)
+                logger.warning(
+                    "Profile %s: %r is not installed here; no sessions started.", profile.name, profile.command
+                )
                 self.warned.add(profile.name)
             return
         missing = services.pool_target(profile, demand) - len(sessions)

@@ -8,7 +8,7 @@ with its exit status instead of the session silently disappearing.
 
 from __future__ import annotations
 
-import shlex
+import secrets
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,22 +57,17 @@ def _run(*args: str) -> list[str]:
     return result.stdout
 
 
-def _env_args(environment: dict[str, str]) -> list[str]:
-    return [arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")]
-
-
-def new_session(name: str, *, command: str, cwd: str, environment: dict[str, str]) -> None:
-    args = ["new-session", "-d", "-s", name, "-x", str(WIDTH), "-y", str(HEIGHT), "-c", cwd]
-    _run(*args, *_env_args(environment), command)
+def new_session(name: str, *, command: str, cwd: str) -> None:
+    _run("new-session", "-d", "-s", name, "-x", str(WIDTH), "-y", str(HEIGHT), "-c", cwd, command)
     for option, value in SERVER_OPTIONS:
         _run("set-option", "-g", option, value)
     # The session was created before the options: apply remain-on-exit to its pane too.
     _run("set-option", "-p", "-t", name, "remain-on-exit", "on")
 
 
-def respawn(name: str, *, command: str, cwd: str, environment: dict[str, str]) -> None:
+def respawn(name: str, *, command: str, cwd: str) -> None:
     """Kill whatever runs in the pane and start COMMAND in CWD (history is cleared)."""
-    _run("respawn-pane", "-k", "-t", name, "-c", cwd, *_env_args(environment), command)
+    _run("respawn-pane", "-k", "-t", name, "-c", cwd, command)
     _run("clear-history", "-t", name)
 
 
@@ -130,29 +125,52 @@ def send_keys(name: str, *keys: str) -> None:
         _run("send-keys", "-t", name, *keys)
 
 
-def send_text(name: str, text: str, *, then: tuple[str, ...] = ()) -> None:
-    """Type TEXT literally, then the keys in THEN, in one tmux call."""
-    args = ["send-keys", "-t", name, "-l", text]
+def _pane_then(name: str, commands: list[str]) -> PaneInfo:
+    """Run COMMANDS after reading the pane's position, in one tmux call; the position from before them."""
+    lines = _run("display-message", "-p", "-t", name, PANE_FORMAT, ";", *commands)
+    return _parse_pane(lines[0])
+
+
+def send_text(name: str, text: str, *, then: tuple[str, ...] = ()) -> PaneInfo:
+    """Type TEXT literally, then the keys in THEN; returns the pane as it was just before."""
+    commands = ["send-keys", "-t", name, "-l", text]
     if then:
-        args += [";", "send-keys", "-t", name, *then]
-    _run(*args)
+        commands += [";", "send-keys", "-t", name, *then]
+    return _pane_then(name, commands)
 
 
-def paste_text(name: str, text: str, *, then: tuple[str, ...] = ()) -> None:
+def paste_text(name: str, text: str, *, then: tuple[str, ...] = ()) -> PaneInfo:
     """Paste TEXT with bracketed paste (keeps newlines in agents that support it), then THEN."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=True) as buffer_file:
         buffer_file.write(text)
         buffer_file.flush()
         buffer = f"architect-{name}"
-        args = ["load-buffer", "-b", buffer, buffer_file.name, ";", "paste-buffer", "-p", "-d", "-b", buffer]
-        args += ["-t", name]
+        commands = ["load-buffer", "-b", buffer, buffer_file.name, ";", "paste-buffer", "-p", "-d", "-b", buffer]
+        commands += ["-t", name]
         if then:
-            args += [";", "send-keys", "-t", name, *then]
-        _run(*args)
+            commands += [";", "send-keys", "-t", name, *then]
+        return _pane_then(name, commands)
 
 
-def shell_command(argv: list[str]) -> str:
-    return shlex.join(argv)
+def snapshots(names: list[str]) -> dict[str, tuple[PaneInfo, list[str]]]:
+    """Several live panes' state and screen in one tmux call (each name must exist)."""
+    if not names:
+        return {}
+    marker = f"@@architect-{secrets.token_hex(4)}@@"
+    commands: list[str] = []
+    for name in names:
+        commands += ["display-message", "-p", "-t", name, marker + PANE_FORMAT, ";"]
+        commands += ["capture-pane", "-p", "-J", "-t", name, ";"]
+    found: dict[str, tuple[PaneInfo, list[str]]] = {}
+    current: list[str] = []
+    for line in _run(*commands[:-1]):
+        if line.startswith(marker):
+            pane = _parse_pane(line[len(marker) :])
+            current = []
+            found[pane.name] = (pane, current)
+        else:
+            current.append(line)
+    return found
 
 
 def kill_server() -> None:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from autopilot.planning import schema
-from projects.models import Bug, Goal, Task, TaskStatus
+from projects.models import Bug, Goal, Task
 
 PLAN_KIND = "autopilot.plan"
 README_LIMIT = 6000

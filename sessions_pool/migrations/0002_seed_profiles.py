@@ -8,7 +8,7 @@ DENY = [
     r"git\s+(reset\s+--hard|clean\s+-\w*f|branch\s+-D|checkout\s+--\s)",
     r"\brm\s+(-\w+\s+)*(/|~|\.\./|\$HOME)",
     r"(?i)outside (of )?(the )?(working directory|worktree|project)",
-    r"(?i)\b(secrets?|credentials?|passwords?|api[_-]?keys?|private[_ ]keys?)\b",
+    r"(?i)\b(secrets?|credentials?|passwords?|api[_ -]?keys?|private[_ ]keys?)\b",
     r"\.env\b|id_rsa|id_ed25519|\.ssh/|\.aws/|\.netrc|\.npmrc|\.pypirc",
     r"\bsudo\s|\bchmod\s+-R\s+777\b|\bcurl\b[^|\n]*\|\s*(ba)?sh\b",
 ]
@@ -59,7 +59,7 @@ PROFILES = [
         "error_patterns": [r"stream error", r"^\s*(■|error:)"],
         "finished_patterns": [],
         "token_patterns": [
-            r"Token usage: total=[\d,]+ input=(?P<prompt>[\d,]+)\D+?output=(?P<completion>[\d,]+)",
+            r"Token usage: total=[\d,]+ input=(?P<prompt>[\d,]+).*?output=(?P<completion>[\d,]+)",
             TOKENS_IN_OUT,
         ],
         "auto_confirm_rules": [

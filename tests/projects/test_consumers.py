@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connections
 from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.authtoken.models import Token
@@ -64,6 +65,7 @@ async def resume(communicator, after: int) -> list[dict]:
     await communicator.send_json_to({"resume_after": after})
     replayed = []
     while (message := await receive(communicator))["type"] != "resumed":
+        assert message["type"] != "resync", f"resume_after {after} was refused"
         replayed.append(message)
     return replayed
 
@@ -71,6 +73,8 @@ async def resume(communicator, after: int) -> list[dict]:
 async def close(communicator) -> None:
     await communicator.disconnect()
     await relay.stop()
+    # The DB thread's connections would outlive the test and block dropping the PostgreSQL test database.
+    await database_sync_to_async(connections.close_all)()
 
 
 create_task = database_sync_to_async(task_services.task_create)
@@ -165,7 +169,7 @@ def test_agent_token_hears_only_its_projects(agent, admin_user, project, other_p
 
 
 def test_resume_replays_missed_events_in_order_then_goes_live_without_duplicates(admin_user, project):
-    before = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    before = event_record(actor="test", type="test.mark", project_id=project.id).id
     missed = [task_services.task_create(actor=admin_user, project=project, title=f"missed {i}") for i in range(5)]
 
     headers = session_headers(admin_user)
@@ -266,6 +270,7 @@ def test_logging_out_elsewhere_closes_the_socket_with_4401(viewer, monkeypatch):
         await database_sync_to_async(end_session)(session_key)
         assert await communicator.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4401}
         await relay.stop()
+        await database_sync_to_async(connections.close_all)()
 
     run(scenario())
 

@@ -106,7 +106,10 @@ def test_eight_processes_claim_two_thousand_tasks_each_exactly_once(project, tmp
     claimers = [
         engine_helpers.subprocess.Popen(
             [engine_helpers.sys.executable, "tests/projects/engine_claimer.py", f"claimer-{n}", str(go)],
-            cwd=engine_helpers.ROOT, env=env, stdout=engine_helpers.subprocess.PIPE, text=True,
+            cwd=engine_helpers.ROOT,
+            env=env,
+            stdout=engine_helpers.subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for n in range(8)
     ]

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from architect.lib.backoff import backoff_delay
@@ -96,7 +97,9 @@ def test_a_failed_attempt_is_retried_later_with_backoff(project):
 
 
 def test_after_max_attempts_the_task_fails_keeping_the_last_error(project):
-    task = make_task(project, status=TaskStatus.READY, description="echo try-$ARCHITECT_ATTEMPT; exit 1", max_attempts=3)
+    task = make_task(
+        project, status=TaskStatus.READY, description="echo try-$ARCHITECT_ATTEMPT; exit 1", max_attempts=3
+    )
     for number in (1, 2, 3):
         Task.objects.filter(pk=task.pk).update(not_before=None)
         claimed = claim_next(runner="d", executors=["shell"])
@@ -166,7 +169,7 @@ def test_cancelling_a_running_task_stops_its_command(project, tmp_path):
     pidfile = tmp_path / "pid"
     task = make_task(project, status=TaskStatus.READY, description=f"echo $$ > {pidfile}; echo started; sleep 30")
     claimed = claim_next(runner="d", executors=["shell"])
-    runner = threading.Thread(target=run_task, args=(task.pk, claimed.lease_token, "w"))
+    runner = threading.Thread(target=_run_and_close, args=(task.pk, claimed.lease_token))
     runner.start()
     wait_for(lambda: Task.objects.get(pk=task.pk).status == TaskStatus.RUNNING and pidfile.exists(), timeout=10)
     task_services.task_cancel(Task.objects.get(pk=task.pk), actor="mia")
@@ -177,6 +180,13 @@ def test_cancelling_a_running_task_stops_its_command(project, tmp_path):
     attempt = task.attempt_set.get()
     assert task.status == TaskStatus.CANCELLED and attempt.outcome == "cancelled"
     assert "started" in attempt.log  # the output so far is kept
+
+
+def _run_and_close(task_id: int, token: str) -> None:
+    try:
+        run_task(task_id, token, "w")
+    finally:
+        connection.close()  # the thread's own connection, or the test database cannot be dropped
 
 
 def _alive(pid: int) -> bool:

@@ -56,11 +56,10 @@ def repo(tmp_path) -> Path:
 
 
 def make_run(task, **overrides) -> Run:
-    fields = dict(
-        task_id=task.pk, project_id=task.project_id, attempt=1, title=task.title, prompt=task.description,
-        repository=task.repository, branch=task.branch, base_commit=task.base_commit, working_dir=task.working_dir,
-        environment=task.environment, metadata=task.metadata, skills=task.skills, timeout_seconds=task.timeout_seconds,
-    )  # fmt: skip
+    names = ("repository", "branch", "base_commit", "working_dir", "environment", "metadata", "skills", "title")
+    fields = {name: getattr(task, name) for name in names}
+    fields.update(task_id=task.pk, project_id=task.project_id, attempt=1, prompt=task.description,
+                  timeout_seconds=task.timeout_seconds)  # fmt: skip
     fields.update(overrides)
     return Run(**fields)
 

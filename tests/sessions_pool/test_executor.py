@@ -114,8 +114,47 @@ def test_an_agent_crash_fails_the_attempt_and_the_session_restarts(project, repo
     outcome = run_to_outcome(executor, handle, supervisor=supervisor)
 
     assert not outcome.succeeded and outcome.retryable
-    assert "exited with status 3" in outcome.error
+    assert "exited with status 3" in outcome.error, outcome.error
     wait_for(lambda: AgentSession.objects.get(pk=idle_session.pk).state == SessionState.IDLE, step=supervisor.step)
     session = AgentSession.objects.get(pk=idle_session.pk)
     assert session.restarts == 1 and session.task_id is None
     assert Event.objects.filter(type="session.restarted", object_id=str(session.pk)).exists()
+
+
+def test_through_the_task_engine_runner_the_task_lands_in_review_with_its_diff(project, repo, idle_session):
+    from projects.engine.claim import claim_next
+    from projects.engine.runner import run_task
+
+    project.repository = str(repo)  # the task names no repository: the project's is used
+    project.save()
+    task = Task.objects.create(project=project, title="Notes", description="Document the release", executor="agent",
+                               status="ready", metadata={"agent_profile": "claude"})  # fmt: skip
+    claimed = claim_next(runner="test-runner", executors=["agent"])
+    assert claimed.pk == task.pk
+
+    assert run_task(task.pk, claimed.lease_token, "test-runner") == "review"
+
+    task.refresh_from_db()
+    assert "+- Document the release" in task.result_data["diff"]
+    assert task.result_data["branch"] == f"architect/task-{task.pk}"
+    assert task.prompt_tokens == 1200
+    assert "Task complete" in task.attempt_set.get().log
+    state = task.attempt_set.get().context["handle"]
+    assert state["session"] == idle_session.pk and state["branch"] == f"architect/task-{task.pk}"
+
+
+def test_abandon_frees_the_session_and_removes_the_worktree(project, repo, idle_session):
+    from sessions_pool.executor import AgentExecutor
+
+    task = agent_task(project, repo, "[slow] long work")
+    executor = get_executor("agent")
+    handle = executor.start(make_run(task))
+    wait_for(lambda: executor.poll(handle) is None and handle.phase == "running")
+    state = executor.describe(handle)
+
+    AgentExecutor.abandon(state)
+
+    session = AgentSession.objects.get(pk=idle_session.pk)
+    assert session.task_id is None and session.restarts == 1
+    assert not __import__("os").path.exists(state["worktree"])
+    assert state["branch"] not in git(repo, "branch", "--list")

@@ -211,7 +211,8 @@
       const response = await fetch("/api/tasks/" + taskId + "/" + button.dataset.action + "/", {
         method: "POST",
         credentials: "same-origin",
-        headers: { "X-CSRFToken": csrfToken, Accept: "application/json" },
+        headers: { "X-CSRFToken": csrfToken, Accept: "application/json", "Content-Type": "application/json" },
+        body: "{}",
       });
       if (!response.ok) notify(await errorText(response));
       // Success needs nothing here: the change arrives as an event, like anyone else's.

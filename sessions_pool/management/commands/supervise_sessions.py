@@ -25,6 +25,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        self.stdout.write(f"Supervising agent sessions every {supervisor.interval}s (tmux socket {conf.tmux_socket()}).")
+        self.stdout.write(
+            f"Supervising agent sessions every {supervisor.interval}s (tmux socket {conf.tmux_socket()})."
+        )
         supervisor.run(keep_sessions=keep_sessions)
         self.stdout.write("Supervisor stopped.")

@@ -1,0 +1,103 @@
+"""Fixtures for LLM routing: the provider emulator, providers and deployments pointed at it."""
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from llmrouting.models import Deployment, DeploymentHealth, Provider
+from llmrouting.router import shared_learner
+from projects.models import Secret
+from tests.fakes.provider_emulator import ProviderEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# kind -> (LiteLLM model string, model name the emulator sees, priced by LiteLLM?)
+KIND_MODELS = {
+    "openai": ("openai/gpt-4o-mini", "gpt-4o-mini", True),
+    "anthropic": ("anthropic/claude-haiku-4-5", "claude-haiku-4-5", True),
+    "gemini": ("gemini/gemini-2.0-flash", "gemini-2.0-flash", True),
+    "ollama": ("ollama_chat/llama3.2", "llama3.2", False),
+    "anythingllm": ("openai/my-workspace", "my-workspace", False),
+    "perplexity": ("perplexity/sonar", "sonar", True),
+}
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    with ProviderEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(request):
+    shared_learner.reset()
+    if "emulator" in request.fixturenames:
+        request.getfixturevalue("emulator").clear()
+
+
+def make_provider(emu, kind: str, *, name: str | None = None, **fields) -> Provider:
+    secret = Secret.objects.create(name=f"key-{name or kind}-{Provider.objects.count()}", value=f"sk-test-{kind}")
+    return Provider.objects.create(
+        name=name or f"emu-{kind}",
+        kind=kind,
+        api_base=emu.api_base_for(kind),
+        credential=secret,
+        enabled=True,
+        timeout_seconds=fields.pop("timeout_seconds", 5.0),
+        **fields,
+    )
+
+
+def make_deployment(provider: Provider, model: str | None = None, *, tier="cheap", price="1", **fields) -> Deployment:
+    deployment = Deployment.objects.create(
+        provider=provider,
+        model=model or KIND_MODELS[provider.kind][0],
+        tier=tier,
+        input_price=Decimal(fields.pop("input_price", price)),
+        output_price=Decimal(fields.pop("output_price", price)),
+        **fields,
+    )
+    DeploymentHealth.objects.create(deployment=deployment)
+    return deployment
+
+
+@pytest.fixture
+def make(emulator):
+    """make(kind, tier=..., price=..., model=..., provider fields…) -> Deployment on a new provider."""
+
+    def build(kind="openai", *, model=None, tier="cheap", price="1", name=None, deployment=None, **provider_fields):
+        provider = make_provider(emulator, kind, name=name, **provider_fields)
+        return make_deployment(provider, model, tier=tier, price=price, **(deployment or {}))
+
+    return build
+
+
+def subprocess_env() -> dict:
+    """Environment that points a child Django process at this test's database."""
+    db = settings.DATABASES["default"]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "architect.settings", "PYTHONPATH": str(ROOT)}
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{Path(db['NAME']).resolve()}"
+    else:
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return env
+
+
+def run_child(code: str, *, timeout: float = 60) -> subprocess.Popen:
+    """Start `python -c CODE` with Django set up on the test database; returns the process."""
+    prelude = "import django; django.setup()\n"
+    return subprocess.Popen(
+        [sys.executable, "-c", prelude + code],
+        env=subprocess_env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
