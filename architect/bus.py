@@ -13,10 +13,12 @@ Either way a consumer also replays from the outbox on resume, so a broadcast
 that never arrives is recovered rather than lost.
 """
 
+import asyncio
 import json
 import logging
+import os
+import threading
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 # Agents listen only on their projects' groups; events without a project are staff-only.
 BOARD_GROUP = "board"
 MESSAGE_TYPE = "board.event"  # handled by BoardConsumer.board_event
+
+PUBLISH_TIMEOUT_SECONDS = 5.0
 
 # Called with no argument after a commit in this process (embedded mode); the relay sets it.
 _local_wakeups: list = []
@@ -67,7 +71,8 @@ def broadcast(message: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(send_to_groups)(layer, message)
+        future = asyncio.run_coroutine_threadsafe(send_to_groups(layer, message), _publisher_loop())
+        future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
     except Exception:
         # Clients repair gaps and resume from the outbox, so a failed broadcast loses nothing.
         logger.warning("Broadcast of event %s failed", message.get("id"), exc_info=True)
@@ -77,6 +82,25 @@ async def send_to_groups(layer, message: dict) -> None:
     packed = envelope(message)
     for group in groups_for(message.get("project")):
         await layer.group_send(group, packed)
+
+
+_publisher = {"pid": None, "loop": None}
+_publisher_lock = threading.Lock()
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """This process's publishing loop, in a thread of its own.
+
+    async_to_sync would build a new loop, and so a new Redis connection, for
+    every event; one long-lived loop keeps the connection warm. Recreated after
+    a fork (django-q2 forks its workers), since threads do not survive one.
+    """
+    with _publisher_lock:
+        if _publisher["pid"] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="event-publisher", daemon=True).start()
+            _publisher.update(pid=os.getpid(), loop=loop)
+        return _publisher["loop"]
 
 
 def wake_local_relay() -> None:

@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
         "WorkStatusEnum": "projects.models.WorkStatus",
         "BugStatusEnum": "projects.models.Bug.Status",
         "TaskStatusEnum": "projects.models.TaskStatus",
+        "LLMTierEnum": "llmrouting.models.Tier",
     },
 }
 

@@ -85,7 +85,11 @@ def record_failure(deployment: Deployment, error: str) -> None:
     now = timezone.now()
     reopen_at = now + timedelta(seconds=deployment.cooldown_seconds)
     rows = DeploymentHealth.objects.filter(pk=deployment.pk)
-    failure = {"consecutive_failures": F("consecutive_failures") + 1, "last_error": error[:2000], "last_failure_at": now}
+    failure = {
+        "consecutive_failures": F("consecutive_failures") + 1,
+        "last_error": error[:2000],
+        "last_failure_at": now,
+    }
     if health.state == BreakerState.HALF_OPEN:
         reopened = rows.filter(state=BreakerState.HALF_OPEN).update(
             state=BreakerState.OPEN, open_until=reopen_at, probe_started_at=None, **failure

@@ -44,15 +44,20 @@ def applicable(project_id: int | None, provider_ids) -> list[Budget]:
     return list(Budget.objects.filter(scope).select_related("project", "provider"))
 
 
-def check(project_id: int | None, provider_ids, *, actor=None) -> set[int]:
-    """Providers whose budget is used up (their deployments must be skipped).
+def check(
+    project_id: int | None, provider_ids, *, actor=None, candidates: list[Budget] | None = None
+) -> tuple[set[int], list[tuple[Budget, Decimal]]]:
+    """Providers whose budget is used up (their deployments must be skipped), and each budget's use so far.
 
-    Raises BudgetExhausted when the project's own budget is used up, or every provider's is.
+    Raises BudgetExhausted when the project's own budget is used up, or every provider's is. CANDIDATES
+    are the applicable budgets when the caller already knows them.
     """
     now = timezone.now()
     blocked: set[int] = set()
-    for budget in applicable(project_id, provider_ids):
+    usage = []
+    for budget in applicable(project_id, provider_ids) if candidates is None else candidates:
         used = spent(budget, now)
+        usage.append((budget, used))
         warn_if_due(budget, used, now, actor=actor)
         if used < budget.limit_usd:
             continue
@@ -61,8 +66,18 @@ def check(project_id: int | None, provider_ids, *, actor=None) -> set[int]:
         blocked.add(budget.provider_id)
     provider_ids = set(provider_ids)
     if provider_ids and provider_ids <= blocked:
-        raise BudgetExhausted("Every provider this request may use has exhausted its LLM budget.", providers=sorted(blocked))
-    return blocked
+        raise BudgetExhausted(
+            "Every provider this request may use has exhausted its LLM budget.", providers=sorted(blocked)
+        )
+    return blocked, usage
+
+
+def warn_after_call(usage: list[tuple[Budget, Decimal]], *, provider_id: int, cost: Decimal, actor=None) -> None:
+    """Warn for budgets this call's COST pushed over the ratio, from the use measured before it (no query)."""
+    now = timezone.now()
+    for budget, used in usage:
+        if budget.project_id or budget.provider_id == provider_id:
+            warn_if_due(budget, used + cost, now, actor=actor)
 
 
 def warn_if_due(budget: Budget, used: Decimal, now: datetime, *, actor=None) -> bool:

@@ -39,7 +39,9 @@ class LLMExecutor(Executor):
 
     def start(self, run: Run) -> Handle:
         handle = Handle()
-        handle.thread = threading.Thread(target=self._work, args=(run, handle), name=f"llm-task-{run.task_id}", daemon=True)
+        handle.thread = threading.Thread(
+            target=self._work, args=(run, handle), name=f"llm-task-{run.task_id}", daemon=True
+        )
         handle.thread.start()
         return handle
 
@@ -59,7 +61,7 @@ class LLMExecutor(Executor):
             final = isinstance(exc, BudgetExhausted | NoEligibleDeployment)
             handle.outcome = Outcome(succeeded=False, error=_describe(exc), retryable=not final, data=exc.details)
             _add_spend(handle.outcome, exc)
-        except Exception as exc:  # a bug must fail the task, not leave the runner polling forever
+        except Exception as exc:  # noqa: BLE001 (a bug must fail the task, not leave the runner polling)
             handle.outcome = Outcome(succeeded=False, error=f"{type(exc).__name__}: {exc}")
         finally:
             connection.close()

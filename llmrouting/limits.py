@@ -34,10 +34,11 @@ class Slot:
     provider_id: int
     window_start: object
     tokens: int
+    tokens_limited: bool = True
 
     def settle(self, actual_tokens: int) -> None:
         delta = actual_tokens - self.tokens
-        if delta:
+        if delta and self.tokens_limited:
             RateWindow.objects.filter(provider_id=self.provider_id, window_start=self.window_start).update(
                 tokens=F("tokens") + delta
             )
@@ -80,19 +81,27 @@ def _try_take(provider: Provider, tokens: int, now) -> Slot | None:
             requests=F("requests") + 1, tokens=F("tokens") + tokens
         )
         if taken:
-            return Slot(provider.pk, start, tokens)
+            return Slot(provider.pk, start, tokens, bool(provider.tpm_limit))
         if RateWindow.objects.filter(provider=provider, window_start=start).exists():
             return None
         _open_window(provider, start)
     return None
 
 
+# The previous minute no longer changes (but for late token settlements), so each process reads it once.
+_previous_counts: dict[tuple[int, object], tuple[int, int]] = {}
+
+
 def _carried(provider: Provider, start, now) -> tuple[int, int]:
-    previous = RateWindow.objects.filter(provider=provider, window_start=start - WINDOW).first()
-    if previous is None:
-        return 0, 0
+    key = (provider.pk, start)
+    if key not in _previous_counts:
+        previous = RateWindow.objects.filter(provider=provider, window_start=start - WINDOW).first()
+        if len(_previous_counts) > 1000:
+            _previous_counts.clear()
+        _previous_counts[key] = (previous.requests, previous.tokens) if previous else (0, 0)
+    requests, tokens = _previous_counts[key]
     share = 1.0 - (now - start) / WINDOW
-    return math.ceil(previous.requests * share - 1e-9), math.ceil(previous.tokens * share - 1e-9)
+    return math.ceil(requests * share - 1e-9), math.ceil(tokens * share - 1e-9)
 
 
 def _open_window(provider: Provider, start) -> None:

@@ -72,7 +72,9 @@ class Provider(Timestamped):
         if not self.enabled:
             return
         if self.kind in KINDS_NEEDING_KEY and self.credential_id is None:
-            raise ValidationError({"credential": f"A {self.get_kind_display()} provider needs an API key to be enabled."})
+            raise ValidationError(
+                {"credential": f"A {self.get_kind_display()} provider needs an API key to be enabled."}
+            )
         if self.kind in KINDS_NEEDING_BASE and not self.api_base:
             raise ValidationError({"api_base": f"A {self.get_kind_display()} provider needs its endpoint URL."})
 
@@ -242,7 +244,9 @@ class LLMCall(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     request_id = models.UUIDField(db_index=True, help_text="Groups the attempts of one routed request.")
-    task = models.ForeignKey("projects.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls")
+    task = models.ForeignKey(
+        "projects.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls"
+    )
     project = models.ForeignKey(
         "projects.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls"
     )

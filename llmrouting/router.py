@@ -23,16 +23,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import transaction
+
 from architect.errors import DomainError
-from llmrouting import breaker, budgets, limits, transport
+from llmrouting import breaker, budgets, config, limits, transport
 from llmrouting.learning import Candidate, OutcomeLearner
 from llmrouting.ledger import record_call
 from llmrouting.models import (
+    TIER_ORDER,
     CallOutcome,
     Deployment,
     RoutingOutcome,
     RoutingPolicy,
-    TIER_ORDER,
     Tier,
     tier_rank,
 )
@@ -41,6 +43,7 @@ from llmrouting.models import (
 # the deployment's breaker until then and the request moves on to the next deployment.
 MAX_RETRY_AFTER_WAIT = 2.0
 DEFAULT_COMPLETION_TOKENS = 512
+SYNC_INTERVAL = 1.0  # seconds between looks for review outcomes recorded by other processes
 LONG_PROMPT_CHARS = 24_000
 RETRYABLE = {CallOutcome.RATE_LIMITED, CallOutcome.SERVER_ERROR, CallOutcome.TIMEOUT, CallOutcome.BAD_RESPONSE}
 
@@ -103,6 +106,7 @@ class Plan:
     floor: str
     reason: str
     retries: int
+    budget_usage: list = field(default_factory=list)
 
 
 def route(request: LLMRequest) -> LLMResult:
@@ -115,7 +119,7 @@ def route(request: LLMRequest) -> LLMResult:
 
 def plan_for(request: LLMRequest) -> Plan:
     policy = _policy(request.project_id)
-    eligible, excluded = eligible_deployments(request, policy)
+    eligible, excluded, budget_usage = eligible_deployments(request, policy)
     if not eligible:
         raise NoEligibleDeployment(
             "No enabled, healthy deployment can take this request.", excluded=excluded or ["no deployment is enabled"]
@@ -132,23 +136,17 @@ def plan_for(request: LLMRequest) -> Plan:
     reason = f"floor {floor} ({floor_why}); {choice.reason}"
     if len(chain) > 1:
         reason += " Fallbacks: " + ", ".join(d.model for d in chain[1:]) + "."
-    return Plan(chain=chain, floor=floor, reason=reason, retries=policy.retries)
+    return Plan(chain=chain, floor=floor, reason=reason, retries=policy.retries, budget_usage=budget_usage)
 
 
 def _policy(project_id: int | None) -> RoutingPolicy:
-    policy = RoutingPolicy.objects.filter(project_id=project_id).first() if project_id else None
-    if policy is None:
-        return RoutingPolicy(project_id=project_id)
-    policy.allowed_ids = set(policy.allowed_providers.values_list("id", flat=True))
-    return policy
+    return config.policy_for(project_id)
 
 
-def eligible_deployments(request: LLMRequest, policy: RoutingPolicy) -> tuple[list[Deployment], list[str]]:
-    """Deployments that may take REQUEST, and a note for each kind of exclusion."""
+def eligible_deployments(request: LLMRequest, policy: RoutingPolicy) -> tuple[list[Deployment], list[str], list]:
+    """Deployments that may take REQUEST, a note for each exclusion, and the applicable budgets' use."""
     allowed = getattr(policy, "allowed_ids", set())
-    rows = Deployment.objects.filter(enabled=True, provider__enabled=True).select_related(
-        "provider", "provider__credential", "health"
-    )
+    rows = config.deployments_with_health()
     needed_tokens = transport.estimate_tokens(request.messages()) + (request.max_tokens or DEFAULT_COMPLETION_TOKENS)
     excluded: list[str] = []
     candidates = []
@@ -160,9 +158,13 @@ def eligible_deployments(request: LLMRequest, policy: RoutingPolicy) -> tuple[li
             candidates.append(deployment)
     if any(not d.provider.simulated for d in rows):
         candidates = _without_demo_unless_chosen(candidates, allowed)
-    blocked = budgets.check(request.project_id, {d.provider_id for d in candidates}, actor=request.actor)
+    provider_ids = {d.provider_id for d in candidates}
+    blocked, usage = set(), []
+    applicable = config.budgets_for(request.project_id, provider_ids)
+    if applicable:
+        blocked, usage = budgets.check(request.project_id, provider_ids, actor=request.actor, candidates=applicable)
     excluded += [f"{d.model}: provider budget used up" for d in candidates if d.provider_id in blocked]
-    return [d for d in candidates if d.provider_id not in blocked], excluded
+    return [d for d in candidates if d.provider_id not in blocked], excluded, usage
 
 
 def _exclusion(deployment: Deployment, request: LLMRequest, policy, allowed: set, needed_tokens: int) -> str:
@@ -230,8 +232,15 @@ class _SharedLearner:
         self.lock = threading.Lock()
         self.learner = _new_learner()
         self.seen_id = 0
+        self.synced_at = -SYNC_INTERVAL
+        self.dirty = False
 
     def sync(self) -> None:
+        # Outcomes from other processes are picked up within SYNC_INTERVAL; our own at once.
+        now = time.monotonic()
+        if not self.dirty and now - self.synced_at < SYNC_INTERVAL:
+            return
+        self.synced_at, self.dirty = now, False
         rows = RoutingOutcome.objects.filter(id__gt=self.seen_id).order_by("id")
         for row in rows.values("id", "prompt", "kind", "deployment_id", "quality"):
             self.learner.observe(row["prompt"], f"d{row['deployment_id']}", row["quality"], kind=row["kind"])
@@ -241,6 +250,7 @@ class _SharedLearner:
         with self.lock:
             self.learner = _new_learner()
             self.seen_id = 0
+            self.synced_at = -SYNC_INTERVAL
 
 
 shared_learner = _SharedLearner()
@@ -276,7 +286,7 @@ def execute(request: LLMRequest, plan: Plan) -> LLMResult:
     for position, deployment in enumerate(plan.chain):
         before = plan.chain[position - 1].model if position else ""
         reason = plan.reason if position == 0 else f"fallback {position} after {before} failed; {plan.reason}"
-        result = _try_deployment(request, deployment, plan.retries, messages, request_id, calls, reason, previous)
+        result = _try_deployment(request, deployment, plan, messages, request_id, calls, reason, previous)
         if isinstance(result, LLMResult):
             return result
         failures.append(f"{deployment.model}: {result}")
@@ -289,10 +299,10 @@ def execute(request: LLMRequest, plan: Plan) -> LLMResult:
     )
 
 
-def _try_deployment(request, deployment, retries, messages, request_id, calls, reason, previous):
-    """Up to RETRIES + 1 attempts on DEPLOYMENT: an LLMResult, or why it gave up."""
+def _try_deployment(request, deployment, plan, messages, request_id, calls, reason, previous):
+    """Up to plan.retries + 1 attempts on DEPLOYMENT: an LLMResult, or why it gave up."""
     last = "not tried"
-    for _ in range(retries + 1):
+    for _ in range(plan.retries + 1):
         if request.cancelled():
             raise Cancelled("The request was cancelled.", request=str(request_id))
         if not breaker.admit(deployment):
@@ -301,7 +311,7 @@ def _try_deployment(request, deployment, retries, messages, request_id, calls, r
             slot = limits.acquire(deployment.provider, _token_estimate(request, messages))
         except limits.RateLimited as exc:
             return str(exc)
-        outcome = _attempt(request, deployment, messages, request_id, calls, reason, previous, slot)
+        outcome = _attempt(request, deployment, plan, messages, request_id, calls, reason, previous, slot)
         if isinstance(outcome, LLMResult):
             return outcome
         last = f"{outcome.outcome}: {outcome.message[:200]}"
@@ -315,7 +325,7 @@ def _try_deployment(request, deployment, retries, messages, request_id, calls, r
     return last
 
 
-def _attempt(request, deployment, messages, request_id, calls, reason, previous, slot):
+def _attempt(request, deployment, plan, messages, request_id, calls, reason, previous, slot):
     attempt = len(calls) + 1
     common = {"request_id": request_id, "deployment": deployment, "attempt": attempt, "reason": reason,
               "project_id": request.project_id, "task_id": request.task_id, "fallback_from": previous,
@@ -326,17 +336,24 @@ def _attempt(request, deployment, messages, request_id, calls, reason, previous,
         if slot is not None:
             slot.settle(0)
         _record_failure_health(deployment, failure)
-        calls.append(record_call(outcome=failure.outcome, error=failure.message, latency_ms=failure.latency_ms, **common))
+        calls.append(
+            record_call(outcome=failure.outcome, error=failure.message, latency_ms=failure.latency_ms, **common)
+        )
         return failure
-    if slot is not None:
-        slot.settle(reply.prompt_tokens + reply.completion_tokens)
     breaker.record_success(deployment)
-    call = record_call(
-        outcome=CallOutcome.SUCCESS, prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
-        cost=reply.cost, cost_source=reply.cost_source, latency_ms=reply.latency_ms, prompt=request.prompt, **common,
-    )  # fmt: skip
+    with transaction.atomic():  # one commit for the ledger row, its event and the token settlement
+        if slot is not None:
+            slot.settle(reply.prompt_tokens + reply.completion_tokens)
+        call = record_call(
+            outcome=CallOutcome.SUCCESS, prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
+            cost=reply.cost, cost_source=reply.cost_source, latency_ms=reply.latency_ms, prompt=request.prompt,
+            **common,
+        )  # fmt: skip
     calls.append(call)
-    _warn_budgets(request, deployment)
+    if plan.budget_usage:
+        budgets.warn_after_call(
+            plan.budget_usage, provider_id=deployment.provider_id, cost=call.cost, actor=request.actor
+        )
     return LLMResult(text=reply.text, request_id=request_id, deployment=deployment, reason=reason, calls=calls)
 
 
@@ -347,17 +364,8 @@ def _record_failure_health(deployment: Deployment, failure: transport.AttemptFai
     breaker.record_failure(deployment, failure.message)
 
 
-def _warn_budgets(request: LLMRequest, deployment: Deployment) -> None:
-    from django.utils import timezone
-
-    now = timezone.now()
-    for budget in budgets.applicable(request.project_id, [deployment.provider_id]):
-        budgets.warn_if_due(budget, budgets.spent(budget, now), now, actor=request.actor)
-
-
 def _api_key(deployment: Deployment) -> str:
-    credential = deployment.provider.credential
-    return credential.value if credential is not None else ""
+    return config.api_key(deployment.provider_id)
 
 
 def _token_estimate(request: LLMRequest, messages: list[dict]) -> int:

@@ -19,9 +19,13 @@ SECRET_FIELDS = frozenset({"credential", "api_key"})
 def _record(obj: models.Model, *, actor, verb: str, changed: list[str] | None = None) -> None:
     payload = {"id": obj.pk, "label": str(obj)}
     if changed is not None:
-        payload["changed"] = sorted(set(changed) - SECRET_FIELDS) + (["credential"] if SECRET_FIELDS & set(changed) else [])
+        payload["changed"] = sorted(set(changed) - SECRET_FIELDS) + (
+            ["credential"] if SECRET_FIELDS & set(changed) else []
+        )
     project_id = getattr(obj, "project_id", None)
-    event_record(actor=actor, type=f"llm.{obj._meta.model_name}.{verb}", obj=obj, project_id=project_id, payload=payload)
+    event_record(
+        actor=actor, type=f"llm.{obj._meta.model_name}.{verb}", obj=obj, project_id=project_id, payload=payload
+    )
 
 
 @transaction.atomic
@@ -133,6 +137,8 @@ def routing_outcome_record(*, call_or_task: LLMCall | Task, quality: float, acto
     )
     outcome.full_clean()
     outcome.save()
+    _learner_has_news()  # this thread, before commit
+    transaction.on_commit(_learner_has_news)  # other threads of this process, once visible
     event_record(
         actor=actor,
         type="llm.outcome",
@@ -141,6 +147,12 @@ def routing_outcome_record(*, call_or_task: LLMCall | Task, quality: float, acto
         payload={"call": call.pk, "task": call.task_id, "model": call.model, "quality": outcome.quality},
     )
     return outcome
+
+
+def _learner_has_news() -> None:
+    from llmrouting.router import shared_learner
+
+    shared_learner.dirty = True
 
 
 def _successful_call(call_or_task) -> LLMCall:

@@ -79,9 +79,13 @@ def _reply_from(response, deployment: Deployment, messages: list[dict], latency_
     try:
         text = response.choices[0].message.content
     except (AttributeError, IndexError) as exc:
-        raise AttemptFailed(CallOutcome.BAD_RESPONSE, f"No answer in the response: {exc}", latency_ms=latency_ms)
+        raise AttemptFailed(
+            CallOutcome.BAD_RESPONSE, f"No answer in the response: {exc}", latency_ms=latency_ms
+        ) from exc
     if not text:
-        raise AttemptFailed(CallOutcome.BAD_RESPONSE, "The provider answered with empty content.", latency_ms=latency_ms)
+        raise AttemptFailed(
+            CallOutcome.BAD_RESPONSE, "The provider answered with empty content.", latency_ms=latency_ms
+        )
     usage = getattr(response, "usage", None)
     prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
     completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
@@ -101,7 +105,7 @@ def call_cost(response, deployment: Deployment, prompt_tokens: int, completion_t
     if cost is None:
         try:
             cost = litellm().completion_cost(completion_response=response)
-        except Exception:  # an unknown model raises; its configured prices apply below
+        except Exception:  # noqa: BLE001 (an unknown model raises; its configured prices apply below)
             cost = None
     if cost is not None and (cost > 0 or not deployment.is_paid):
         return Decimal(str(cost)).quantize(Decimal("1e-10")), "litellm"

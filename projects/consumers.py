@@ -34,17 +34,17 @@ class BoardConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.access = None
         self.log = live.DeliveryLog()
-        self.joined: set[str] = set()
+        self.replaying = False
+        self.pending: list[tuple[int, int | None, str]] = []
         self.watcher = None
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             return await self.refuse(CLOSE_UNAUTHENTICATED)
-        access = await database_sync_to_async(live.access_for)(user)
-        if access is None:
+        self.access = await database_sync_to_async(live.access_for)(user)
+        if self.access is None:
             return await self.refuse(CLOSE_FORBIDDEN)
-        await self.set_access(access)
+        await relay.join(self)
         await self.accept()
-        await relay.ensure_started()
         self.watcher = asyncio.create_task(self.watch())
 
     async def refuse(self, code: int) -> None:
@@ -53,19 +53,9 @@ class BoardConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code):
+        relay.leave(self)
         if self.watcher is not None:
             self.watcher.cancel()
-        for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def set_access(self, access: live.Access) -> None:
-        wanted = access.groups()
-        for group in wanted - self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        for group in self.joined - wanted:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.joined = wanted
-        self.access = access
 
     async def receive(self, text_data=None, bytes_data=None):
         after = parse_resume(text_data)
@@ -75,10 +65,21 @@ class BoardConsumer(AsyncWebsocketConsumer):
         await self.resume(after)
 
     async def resume(self, after: int) -> None:
-        """Replay from the outbox; live messages wait in the channel meanwhile (dispatch is sequential)."""
+        """Replay from the outbox; live events arriving meanwhile wait in `pending`, then go through the log."""
         if await database_sync_to_async(live.resume_point_lost)(after):
             await self.send_json({"type": "resync"})
             return
+        self.replaying = True
+        try:
+            await self.replay(after)
+            # More may arrive while these are sent; stay in replay mode until none is left.
+            while self.pending:
+                await self.deliver(*self.pending.pop(0))
+        finally:
+            self.replaying = False
+        await self.send_json({"type": "resumed", "last_id": self.log.last_id or after})
+
+    async def replay(self, after: int) -> None:
         self.log.resume_from(after)
         cursor = after
         while True:
@@ -86,12 +87,15 @@ class BoardConsumer(AsyncWebsocketConsumer):
             for message in batch:
                 await self.deliver(message["id"], message.get("project"), bus.dumps(message))
             if len(batch) < live.REPLAY_BATCH:
-                break
+                return
             cursor = batch[-1]["id"]
-        await self.send_json({"type": "resumed", "last_id": self.log.last_id or after})
 
-    async def board_event(self, message: dict) -> None:
-        await self.deliver(message["id"], message.get("project"), message["text"])
+    async def offer(self, event_id: int, project_id: int | None, text: str) -> None:
+        """A live event from this process's feed (projects.relay)."""
+        if self.replaying:
+            self.pending.append((event_id, project_id, text))
+        else:
+            await self.deliver(event_id, project_id, text)
 
     async def deliver(self, event_id: int, project_id: int | None, text: str) -> None:
         if self.access is not None and self.access.may_read(project_id) and self.log.accept(event_id):
@@ -132,7 +136,7 @@ class BoardConsumer(AsyncWebsocketConsumer):
         if status:
             await self.close(code=status)
             return
-        await self.set_access(access)
+        self.access = access
 
     def current_access(self) -> tuple[int | None, live.Access | None]:
         user = live.reload_user(self.scope["user"])

@@ -10,7 +10,7 @@ from django.db.models import Max, Min
 from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
 
-from architect import bus, roles
+from architect import roles
 from projects import selectors
 from projects.models import Event, ExecutorKind, TaskStatus
 from projects.models.task import FINISHED_STATUSES
@@ -28,11 +28,6 @@ class Access:
 
     staff: bool
     project_ids: frozenset[int] = frozenset()
-
-    def groups(self) -> set[str]:
-        if self.staff:
-            return {bus.BOARD_GROUP}
-        return {bus.project_group(project_id) for project_id in self.project_ids}
 
     def may_read(self, project_id: int | None) -> bool:
         return self.staff or project_id in self.project_ids

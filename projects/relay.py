@@ -1,14 +1,18 @@
-"""The outbox relay: in embedded mode, the web process broadcasts what any process committed.
+"""Fan-out in the web process: one feed of committed events per process, handed to every open socket.
 
-Workers, management commands and `manage.py shell` write Event rows but cannot
-reach the web process's in-memory channel layer. The relay, an asyncio task in
-the daphne process (started by the first websocket connection), polls the
-outbox by id and broadcasts each new event to its groups, in id order.
+Where the feed comes from depends on the mode:
 
-With SQLite, writers are serialized, so ids become visible in order. With
-PostgreSQL (no Redis), a smaller id can commit after a larger one: the relay
-holds back at a gap for GAP_GRACE_SECONDS before giving up on it (a rolled
-back transaction leaves a permanent gap).
+- Embedded (no REDIS_URL): workers, management commands and `manage.py shell`
+  write Event rows but cannot reach this process's memory. The outbox poller
+  reads new rows by id (one indexed query every POLL_SECONDS, sooner when a
+  commit in this process wakes it) and feeds them in id order.
+- Redis: committing processes group_send each event through channels-redis
+  (architect.bus). This process listens on the board group with ONE channel
+  and fans out locally, so an event costs one Redis round trip per web
+  process instead of one per open socket.
+
+Both run as an asyncio task in daphne's loop, started by the first websocket
+connection (`join`).
 """
 
 import asyncio
@@ -25,12 +29,32 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
 BATCH = 500
+# With PostgreSQL a smaller id can commit after a larger one; the poller waits this long
+# at a gap before giving up on it (a rolled-back transaction leaves a permanent gap).
 GAP_GRACE_SECONDS = 2.0
+# channels-redis forgets group members after a day; the listener re-joins well before.
+REJOIN_SECONDS = 3600.0
 
 
-class Relay:
-    def __init__(self, layer, cursor: int):
-        self.layer = layer
+class Hub:
+    """The open board sockets of this process (one per event loop)."""
+
+    def __init__(self):
+        self.consumers: set = set()
+        self.feeder: asyncio.Future | None = None
+
+    async def fanout(self, message: dict) -> None:
+        """MESSAGE is a bus envelope: id, project and the JSON text, encoded once."""
+        for consumer in list(self.consumers):
+            try:
+                await consumer.offer(message["id"], message.get("project"), message["text"])
+            except Exception:
+                logger.exception("Delivering event %s to a board socket failed", message["id"])
+
+
+class OutboxPoller:
+    def __init__(self, hub: Hub, cursor: int):
+        self.hub = hub
         self.cursor = cursor
         self.gap_since: float | None = None
         self.wakeup = asyncio.Event()
@@ -47,7 +71,7 @@ class Relay:
                 try:
                     more = await self.step()
                 except Exception:
-                    logger.exception("Event relay step failed; retrying")
+                    logger.exception("Outbox poll failed; retrying")
                     more = False
                 if not more:
                     await self.sleep()
@@ -62,10 +86,10 @@ class Relay:
         self.wakeup.clear()
 
     async def step(self) -> bool:
-        """Broadcast the next batch of committed events; True when there may be more."""
+        """Feed the next batch of committed events; True when there may be more right away."""
         messages = await fetch_after(self.cursor)
         for message in self.in_order(messages):
-            await bus.send_to_groups(self.layer, message)
+            await self.hub.fanout(bus.envelope(message))
             self.cursor = message["id"]
         return len(messages) == BATCH and self.gap_since is None
 
@@ -83,6 +107,31 @@ class Relay:
         return now - self.gap_since >= GAP_GRACE_SECONDS
 
 
+async def join_redis_group():
+    """Listen on the board group before any socket goes live, so nothing published after is missed."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(bus.BOARD_GROUP, channel)
+    return layer, channel
+
+
+async def listen_to_redis(hub: Hub, layer, channel: str) -> None:
+    joined_at = time.monotonic()
+    try:
+        while True:
+            if time.monotonic() - joined_at > REJOIN_SECONDS:
+                await layer.group_add(bus.BOARD_GROUP, channel)
+                joined_at = time.monotonic()
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), REJOIN_SECONDS / 2)
+            except TimeoutError:
+                continue
+            if message.get("type") == bus.MESSAGE_TYPE:
+                await hub.fanout(message)
+    finally:
+        await layer.group_discard(bus.BOARD_GROUP, channel)
+
+
 @database_sync_to_async
 def fetch_after(cursor: int) -> list[dict]:
     return [event.as_message() for event in Event.objects.filter(id__gt=cursor).order_by("id")[:BATCH]]
@@ -93,40 +142,52 @@ def latest_event_id() -> int:
     return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
-_running: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
 
 
-async def ensure_started() -> None:
-    """Start this process's relay once per event loop (embedded mode only)."""
-    if bus.uses_redis():
-        return
+async def join(consumer) -> Hub:
+    """Register CONSUMER for live events, starting this loop's feed if it is not running."""
+    hub = _hub_for_running_loop()
+    if hub.feeder is None or hub.feeder.done():
+        await _start_feeder(hub)
+    hub.consumers.add(consumer)
+    return hub
+
+
+def leave(consumer) -> None:
+    hub = _hubs.get(asyncio.get_running_loop())
+    if hub is not None:
+        hub.consumers.discard(consumer)
+
+
+def _hub_for_running_loop() -> Hub:
+    for loop in [loop for loop in _hubs if loop.is_closed()]:
+        del _hubs[loop]
+    return _hubs.setdefault(asyncio.get_running_loop(), Hub())
+
+
+async def _start_feeder(hub: Hub) -> None:
     loop = asyncio.get_running_loop()
-    task = _running.get(loop)
-    if task is not None and not task.done():
-        return
-    _running.pop(loop, None)
-    # Placeholder first, so concurrent connections don't start two relays while we read the cursor.
-    _running[loop] = loop.create_future()
+    # A placeholder first, so connections arriving meanwhile don't start a second feed.
+    hub.feeder = loop.create_future()
     try:
-        relay = Relay(get_channel_layer(), await latest_event_id())
+        if bus.uses_redis():
+            feed = listen_to_redis(hub, *await join_redis_group())
+        else:
+            feed = OutboxPoller(hub, await latest_event_id()).run()
     except BaseException:
-        del _running[loop]
+        hub.feeder = None
         raise
-    _running[loop] = loop.create_task(relay.run(), name="event-relay")
-    _forget_closed_loops()
-
-
-def _forget_closed_loops() -> None:
-    for loop in [loop for loop in _running if loop.is_closed()]:
-        del _running[loop]
+    hub.feeder = loop.create_task(feed, name="board-feed")
 
 
 async def stop() -> None:
-    """Stop the relay of the running loop (tests)."""
-    task = _running.pop(asyncio.get_running_loop(), None)
-    if task is not None and not task.done():
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
+    """Stop the running loop's feed (tests)."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is None or hub.feeder is None or hub.feeder.done():
+        return
+    hub.feeder.cancel()
+    try:
+        await hub.feeder
+    except asyncio.CancelledError:
+        pass

@@ -7,10 +7,12 @@ UPDATEs of the fields each one owns, never a save() of a stale row.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import shlex
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -208,12 +210,22 @@ def session_observe(session: AgentSession, snapshot: tuple[tmux.PaneInfo, list[s
     except tmux.TmuxError:
         return _crashed(session, None, "the tmux session is gone")
     if pane.dead:
-        return _crashed(session, pane, f"the agent exited with status {pane.exit_status}")
+        return _crashed(session, pane, _exit_reason(session, pane))
     reading = detection.classify(lines, session.profile)
     if reading.state == S.WAITING_CONFIRMATION:
         _handle_confirmation(session, reading, pane)
     _record(session, reading, lines)
     return Observation(session=session, reading=reading, pane=pane)
+
+
+def _exit_reason(session: AgentSession, pane: tmux.PaneInfo) -> str:
+    if pane.exit_status is None:
+        time.sleep(0.05)  # tmux marks the pane dead a moment before it has reaped the exit status
+        with contextlib.suppress(tmux.TmuxError):
+            pane = tmux.snapshot(session.name)[0]
+    if pane.exit_status is None:
+        return "the agent exited (killed by a signal, or its status is unknown)"
+    return f"the agent exited with status {pane.exit_status}"
 
 
 def _crashed(session: AgentSession, pane, reason: str) -> Observation:

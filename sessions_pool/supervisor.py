@@ -42,16 +42,18 @@ class Supervisor:
 
     def step(self) -> bool:
         more = False
+        # One read of the live sessions per step, shared by the parts (the loop's main cost is the ORM).
+        sessions = list(selectors.live_sessions().select_related(None).select_related("profile"))
         for part in (self.observe_sessions, self.restart_stuck, self.scale_pools):
             try:
-                more = part() or more
+                more = part(sessions) or more
             except Exception:  # noqa: BLE001  (one bad step must not stop the loop)
                 logger.exception("Supervisor step %s failed", part.__name__)
         return more
 
-    def observe_sessions(self) -> bool:
+    def observe_sessions(self, sessions: list[AgentSession]) -> bool:
         panes = tmux.list_panes()
-        due = [s for s in selectors.live_sessions() if self._worth_a_look(s, panes.get(s.name))]
+        due = [s for s in sessions if self._worth_a_look(s, panes.get(s.name))]
         # Live panes are read together in one tmux call; missing or dead ones one by one (they restart).
         alive = [s.name for s in due if s.name in panes and not panes[s.name].dead]
         try:
@@ -70,9 +72,9 @@ class Supervisor:
         # Activity times are whole seconds: a change in the second of our last look may be newer than it.
         return pane.activity >= self.captured_at.get(session.name, 0) - 1
 
-    def restart_stuck(self) -> bool:
+    def restart_stuck(self, sessions: list[AgentSession]) -> bool:
         now = timezone.now()
-        for session in selectors.live_sessions().filter(state=S.STARTING):
+        for session in (s for s in sessions if s.state == S.STARTING):
             limit = timedelta(seconds=session.profile.startup_timeout_seconds)
             if session.started_at and now - session.started_at > limit:
                 reason = f"no prompt within {session.profile.startup_timeout_seconds}s of starting"
@@ -80,12 +82,13 @@ class Supervisor:
                                          expected_restarts=session.restarts)  # fmt: skip
         return False
 
-    def scale_pools(self) -> bool:
+    def scale_pools(self, sessions: list[AgentSession]) -> bool:
         profiles = selectors.enabled_profiles()
         demand = selectors.agent_demand(profiles)
         live = defaultdict(list)
-        for session in selectors.live_sessions():
-            live[session.profile_id].append(session)
+        for session in sessions:
+            if session.state != S.STOPPED:
+                live[session.profile_id].append(session)
         for profile in profiles:
             self._scale(profile, live.pop(profile.pk, []), demand[profile.pk])
         for sessions in live.values():  # profiles disabled since: let their idle sessions go

@@ -28,6 +28,7 @@ from projects.services.events import event_record
 logger = logging.getLogger(__name__)
 LOG_FLUSH_SECONDS = 1.0
 CANCEL_WAIT_SECONDS = 10.0
+FIRST_PAUSE_SECONDS = 0.002
 
 
 def runner_name() -> str:
@@ -104,7 +105,8 @@ def _remember_handle(current: Attempt, state: dict) -> None:
 def _drive(current: Attempt, executor: Executor, handle) -> Outcome | None:
     """Poll until an outcome; None when the task was taken away (cancelled or reaped)."""
     renew_every = min(conf.lease_seconds() / 3, 5.0)
-    next_renew = next_flush = time.monotonic()
+    next_renew, next_flush = time.monotonic() + renew_every, time.monotonic() + LOG_FLUSH_SECONDS
+    pause = FIRST_PAUSE_SECONDS
     while (outcome := executor.poll(handle)) is None:
         now = time.monotonic()
         if current.elapsed > current.run.timeout_seconds + 1:
@@ -120,7 +122,9 @@ def _drive(current: Attempt, executor: Executor, handle) -> Outcome | None:
             )
             if not renewed:
                 return _stop(executor, handle, timed_out=False)
-        time.sleep(executor.poll_interval)
+        # Short work finishes in milliseconds: look again soon, then back off to the executor's interval.
+        time.sleep(pause)
+        pause = min(pause * 2, executor.poll_interval)
     return outcome
 
 

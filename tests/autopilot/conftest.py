@@ -33,10 +33,22 @@ def deployment(db, emulator):
     """An OpenAI-compatible deployment served by the emulator, $1 per million tokens each way."""
     emulator.clear()
     secret = Secret.objects.create(name=f"key-autopilot-{Provider.objects.count()}", value="sk-test")
-    provider = Provider.objects.create(name="emu-openai", kind="openai", api_base=emulator.api_base_for("openai"),
-                                       credential=secret, enabled=True, timeout_seconds=10)  # fmt: skip
-    deployment = Deployment.objects.create(provider=provider, model=MODEL, tier="cheap", input_price=Decimal("1"),
-                                           output_price=Decimal("1"), capabilities=["code", "json"])  # fmt: skip
+    provider = Provider.objects.create(
+        name="emu-openai",
+        kind="openai",
+        api_base=emulator.api_base_for("openai"),
+        credential=secret,
+        enabled=True,
+        timeout_seconds=10,
+    )
+    deployment = Deployment.objects.create(
+        provider=provider,
+        model=MODEL,
+        tier="cheap",
+        input_price=Decimal("1"),
+        output_price=Decimal("1"),
+        capabilities=["code", "json"],
+    )
     DeploymentHealth.objects.create(deployment=deployment)
     return deployment
 
@@ -51,8 +63,17 @@ def plan_json(*tasks, milestones=None) -> dict:
 
 
 def task_json(ref, executor="shell", prompt="echo hi", depends_on=(), milestone="m1", **extra) -> dict:
-    return {"ref": ref, "title": f"Task {ref}", "prompt": prompt, "executor": executor, "priority": 5,
-            "estimate": extra.pop("estimate", 1), "milestone": milestone, "depends_on": list(depends_on), **extra}  # fmt: skip
+    return {
+        "ref": ref,
+        "title": f"Task {ref}",
+        "prompt": prompt,
+        "executor": executor,
+        "priority": 5,
+        "estimate": extra.pop("estimate", 1),
+        "milestone": milestone,
+        "depends_on": list(depends_on),
+        **extra,
+    }
 
 
 def run_ready_tasks(limit: int = 20) -> int:

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from autopilot.loop import RunLoop
-from autopilot.models import AutopilotRun, ApprovalRule, Plan, ReviewItem
+from autopilot.models import ApprovalRule, AutopilotRun, Plan, ReviewItem
 from llmrouting.models import LLMCall, RoutingOutcome
 from projects.models import Event, Task, TaskStatus
 from tests.autopilot.conftest import EMULATED, drive, plan_json, run_ready_tasks, task_json
@@ -23,8 +23,9 @@ def _start(client, goal, **extra):
 
 def test_goal_to_reviewed_work(emulator, deployment, goal, maintainer, project):
     client = token_client(maintainer)
-    ApprovalRule.objects.create(name="passing shell checks", executor="shell", test_marker="TESTS PASSED",
-                                max_lines_changed=50)  # fmt: skip
+    ApprovalRule.objects.create(
+        name="passing shell checks", executor="shell", test_marker="TESTS PASSED", max_lines_changed=50
+    )
     plan = plan_json(
         task_json("t1", prompt="echo 'TESTS PASSED'"),
         task_json("t2", executor="llm", prompt="Describe the health page in one line.", depends_on=["t1"], estimate=2),
@@ -77,8 +78,7 @@ def test_goal_to_reviewed_work(emulator, deployment, goal, maintainer, project):
     drive(loop)
     t3_review = ReviewItem.objects.get(task=tasks["t3"])
     assert t3_review.status == "pending"  # "shipped" has no test marker: the rule does not match
-    response = client.post(f"/api/reviews/{t3_review.pk}/reject/", {"comment": "Print the version too."},
-                           format="json")  # fmt: skip
+    response = client.post(f"/api/reviews/{t3_review.pk}/reject/", {"comment": "Print the version too."}, format="json")
     assert response.status_code == 200, response.content
     rework = Task.objects.get(pk=response.json()["rework_task"])
     assert "Print the version too." in rework.description
@@ -100,14 +100,24 @@ def test_goal_to_reviewed_work(emulator, deployment, goal, maintainer, project):
     progress = client.get(f"/api/autopilot/goals/{goal.pk}/").json()
     assert progress["progress"] == 1.0 and progress["done"] == 1 + 2 + 3  # the rejected t3 does not count
     types = set(Event.objects.values_list("type", flat=True))
-    assert {"autopilot.run.started", "autopilot.run.planned", "autopilot.run.approved", "autopilot.run.completed",
-            "review.created", "review.approved", "review.rejected"} <= types  # fmt: skip
+    assert {
+        "autopilot.run.started",
+        "autopilot.run.planned",
+        "autopilot.run.approved",
+        "autopilot.run.completed",
+        "review.created",
+        "review.approved",
+        "review.rejected",
+    } <= types
 
 
 def test_budget_cap_stops_the_run(emulator, deployment, goal, maintainer):
     client = token_client(maintainer)
-    emulator.set_reply(plan_json(task_json("t1", executor="llm", prompt="Say hi."), task_json("t2", prompt="echo b")),
-                       model=EMULATED, times=1)  # fmt: skip
+    emulator.set_reply(
+        plan_json(task_json("t1", executor="llm", prompt="Say hi."), task_json("t2", prompt="echo b")),
+        model=EMULATED,
+        times=1,
+    )
     run = _start(client, goal, budget_cap="0.000001", auto_approve_plan=True)
     drive()
     run.refresh_from_db()
@@ -126,8 +136,13 @@ def test_budget_cap_stops_the_run(emulator, deployment, goal, maintainer):
 def test_budget_cap_stops_a_run_in_the_middle(emulator, deployment, goal, maintainer):
     """Spend of a finished llm task pushes the run over its cap: the next task is not started."""
     client = token_client(maintainer)
-    emulator.set_reply(plan_json(task_json("t1", executor="llm", prompt="Say hi."),
-                                 task_json("t2", prompt="echo b", depends_on=["t1"])), model=EMULATED, times=1)  # fmt: skip
+    emulator.set_reply(
+        plan_json(
+            task_json("t1", executor="llm", prompt="Say hi."), task_json("t2", prompt="echo b", depends_on=["t1"])
+        ),
+        model=EMULATED,
+        times=1,
+    )
     run = _start(client, goal, auto_approve_plan=True)
     RunLoop().run_until_idle()
     run.refresh_from_db()
@@ -146,8 +161,11 @@ def test_a_fresh_loop_carries_on_after_a_restart(emulator, deployment, goal, mai
     """All state is in the database: a new loop (as after restarting every process) resumes the run."""
     client = token_client(maintainer)
     ApprovalRule.objects.create(name="all shell", executor="shell")
-    emulator.set_reply(plan_json(task_json("t1"), task_json("t2", depends_on=["t1"]),
-                                 task_json("t3", depends_on=["t2"])), model=EMULATED, times=1)  # fmt: skip
+    emulator.set_reply(
+        plan_json(task_json("t1"), task_json("t2", depends_on=["t1"]), task_json("t3", depends_on=["t2"])),
+        model=EMULATED,
+        times=1,
+    )
     run = _start(client, goal, auto_approve_plan=True)
     first = RunLoop()
     first.run_until_idle()

@@ -38,7 +38,9 @@ def test_validate_names_every_problem():
 
 
 def test_cycles_are_refused_and_order_is_topological():
-    cyclic = plan_json(task_json("a", depends_on=["c"]), task_json("b", depends_on=["a"]), task_json("c", depends_on=["b"]))
+    cyclic = plan_json(
+        task_json("a", depends_on=["c"]), task_json("b", depends_on=["a"]), task_json("c", depends_on=["b"])
+    )
     assert schema.validate(cyclic) == ["Dependencies form a cycle: a → c → b → a."]
     plan = plan_json(task_json("late", depends_on=["early"]), task_json("early"))
     assert [t["ref"] for t in schema.topological(plan["tasks"])] == ["early", "late"]
@@ -88,7 +90,13 @@ def test_the_prompt_carries_the_project_context(emulator, deployment, run, proje
     RunLoop().step()
     messages = emulator.requests[0]["body"]["messages"]
     prompt = messages[-1]["content"]
-    for expected in ("A todo web app.", "Task list", "Empty list crashes (high)", "Run `make test`", "Add a health page"):
+    for expected in (
+        "A todo web app.",
+        "Task list",
+        "Empty list crashes (high)",
+        "Run `make test`",
+        "Add a health page",
+    ):
         assert expected in prompt
     assert "Old fixed bug" not in prompt
     assert '"depends_on"' in messages[0]["content"]  # the JSON schema is in the instructions
@@ -139,4 +147,3 @@ def test_planning_lock_of_a_dead_loop_is_taken_over(run):
     )
     assert RunLoop().claim_planning().pk == run.pk
     assert RunLoop().claim_planning() is None  # now held by a live loop
-

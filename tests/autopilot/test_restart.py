@@ -6,14 +6,20 @@ import signal
 
 import pytest
 
-from autopilot.models import AutopilotRun, ApprovalRule, ReviewItem
+from autopilot.models import ApprovalRule, AutopilotRun, ReviewItem
 from autopilot.services import runs
 from projects.models import Task, TaskStatus
 from tests.autopilot.conftest import EMULATED, plan_json, task_json
 from tests.projects import engine_helpers as eh
 
-ENV = {"ARCHITECT_LEASE_SECONDS": "2", "ARCHITECT_RETRY_BASE_SECONDS": "0.2", "ARCHITECT_RETRY_JITTER": "0",
-       "ARCHITECT_DISPATCH_LEASE_SECONDS": "30", "ARCHITECT_WORKERS": "2", "ARCHITECT_DISPATCH_INTERVAL": "0.1"}  # fmt: skip
+ENV = {
+    "ARCHITECT_LEASE_SECONDS": "2",
+    "ARCHITECT_RETRY_BASE_SECONDS": "0.2",
+    "ARCHITECT_RETRY_JITTER": "0",
+    "ARCHITECT_DISPATCH_LEASE_SECONDS": "30",
+    "ARCHITECT_WORKERS": "2",
+    "ARCHITECT_DISPATCH_INTERVAL": "0.1",
+}
 
 
 def start_all(tmp_path, round_: int) -> list:
@@ -40,11 +46,15 @@ def test_killing_every_process_mid_run_then_starting_again_completes_the_run(
 ):
     ApprovalRule.objects.create(name="shell", executor="shell")
     marker = tmp_path / "t2.started"
-    emulator.set_reply(plan_json(
-        task_json("t1", prompt="echo one"),
-        task_json("t2", prompt=f"touch {marker}; sleep 4; echo two", depends_on=["t1"]),
-        task_json("t3", prompt="echo three", depends_on=["t2"]),
-    ), model=EMULATED, times=1)  # fmt: skip
+    emulator.set_reply(
+        plan_json(
+            task_json("t1", prompt="echo one"),
+            task_json("t2", prompt=f"touch {marker}; sleep 4; echo two", depends_on=["t1"]),
+            task_json("t3", prompt="echo three", depends_on=["t2"]),
+        ),
+        model=EMULATED,
+        times=1,
+    )
     run = runs.run_start(actor=maintainer, goal=goal, auto_approve_plan=True)
     processes = start_all(tmp_path, 1)
     try:
@@ -56,8 +66,11 @@ def test_killing_every_process_mid_run_then_starting_again_completes_the_run(
 
     processes = start_all(tmp_path, 2)
     try:
-        eh.wait_for(lambda: AutopilotRun.objects.get(pk=run.pk).status == "completed", timeout=120,
-                    message="the run to complete after the restart")  # fmt: skip
+        eh.wait_for(
+            lambda: AutopilotRun.objects.get(pk=run.pk).status == "completed",
+            timeout=120,
+            message="the run to complete after the restart",
+        )
     finally:
         for process in processes:
             eh.stop(process)

@@ -72,7 +72,9 @@ def test_viewers_read_runs_agents_only_their_projects(clients, planned, other_pr
 
 def test_admin_actions_go_through_the_services(admin_user, client, planned):
     client.force_login(admin_user)
-    response = client.post("/admin/autopilot/autopilotrun/", {"action": "approve_plan", "_selected_action": [planned.pk]})
+    response = client.post(
+        "/admin/autopilot/autopilotrun/", {"action": "approve_plan", "_selected_action": [planned.pk]}
+    )
     assert response.status_code == 302
     planned.refresh_from_db()
     assert planned.status == "running"

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -119,6 +120,9 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
     raise SystemExit("daphne did not start")
 
 
+TITLE = re.compile(r'"title":"bench (\d+)"')
+
+
 class Client:
     def __init__(self, count: int):
         self.received: dict[int, float] = {}
@@ -131,14 +135,14 @@ class Client:
             await socket.send_json({"resume_after": after})
             async for message in socket:
                 now = time.time()
-                data = json.loads(message.data)
-                if data["type"] == "resumed":
+                # Stamp first and parse as little as possible: the client's own backlog would count as latency.
+                if message.data.startswith('{"type":"resumed"'):
                     ready.set()
                     continue
-                title = data.get("payload", {}).get("title", "")
-                if not title.startswith("bench ") or not title[6:].isdigit():
+                match = TITLE.search(message.data)
+                if match is None:
                     continue
-                index = int(title[6:])
+                index = int(match.group(1))
                 if index in self.received:
                     self.duplicates += 1
                 self.received.setdefault(index, now)
@@ -147,29 +151,50 @@ class Client:
                     return
 
 
-async def measure(port: int, token: str, after: int, args, start_worker) -> dict:
-    url = f"ws://127.0.0.1:{port}/ws/board/"
-    clients = [Client(args.events) for _ in range(args.clients)]
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        readies = [asyncio.Event() for _ in clients]
-        tasks = [asyncio.create_task(c.run(session, url, token, after, r)) for c, r in zip(clients, readies, strict=True)]
-        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
-        stamps = await asyncio.to_thread(start_worker)
+async def client_group(url: str, token: str, after: int, clients: int, events: int, drain: float) -> dict:
+    """One process's share of the clients: connect, say 'ready', collect, report receipts as JSON."""
+    group = [Client(events) for _ in range(clients)]
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        readies = [asyncio.Event() for _ in group]
+        tasks = [asyncio.create_task(c.run(session, url, token, after, r)) for c, r in zip(group, readies, strict=True)]
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+        print("ready", flush=True)
         try:
-            await asyncio.wait_for(asyncio.gather(*(c.done.wait() for c in clients)), args.drain_seconds)
+            await asyncio.wait_for(asyncio.gather(*(c.done.wait() for c in group)), drain)
         except TimeoutError:
             pass
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    latencies = [(c.received[i] - stamps[i]) * 1000 for c in clients for i in c.received]
-    expected = args.clients * args.events
-    received = sum(len(c.received) for c in clients)
+    return {"received": [c.received for c in group], "duplicates": sum(c.duplicates for c in group)}
+
+
+def measure(port: int, token: str, after: int, args, start_worker) -> dict:
+    """Clients in several processes (as browsers would be), so no one client loop's backlog skews receipt."""
+    url = f"ws://127.0.0.1:{port}/ws/board/"
+    shares = [len(range(i, args.clients, args.client_processes)) for i in range(args.client_processes)]
+    drain = str(args.events / args.rate + args.drain_seconds)
+    groups = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--client-group", url, token, str(after), str(n), str(args.events), drain],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in shares
+        if n
+    ]
+    for group in groups:
+        if group.stdout.readline().strip() != "ready":
+            raise SystemExit("a client group failed to connect")
+    stamps = start_worker()
+    reports = [json.loads(group.communicate()[0]) for group in groups]
+    receipts = [{int(k): v for k, v in r.items()} for report in reports for r in report["received"]]
+    latencies = [(at - stamps[i]) * 1000 for received in receipts for i, at in received.items()]
+    received = sum(len(r) for r in receipts)
     return {
         "received": received,
-        "lost": expected - received,
-        "duplicates": sum(c.duplicates for c in clients),
+        "lost": args.clients * args.events - received,
+        "duplicates": sum(report["duplicates"] for report in reports),
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else float("nan"),
         "max": max(latencies) if latencies else float("nan"),
@@ -204,7 +229,7 @@ def run_mode(mode: str, args) -> dict:
 
     try:
         wait_for_port(port, daphne)
-        return asyncio.run(measure(port, token, int(after), args, start_worker))
+        return measure(port, token, int(after), args, start_worker)
     finally:
         os.killpg(daphne.pid, 15)
         daphne.wait(timeout=10)
@@ -212,16 +237,23 @@ def run_mode(mode: str, args) -> dict:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--client-group"]:
+        url, token, after, clients, events, drain = sys.argv[2:8]
+        report = asyncio.run(client_group(url, token, int(after), int(clients), int(events), float(drain)))
+        json.dump(report, sys.stdout)
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=100.0, help="events committed per second by the worker")
     parser.add_argument("--drain-seconds", type=float, default=30.0)
+    parser.add_argument("--client-processes", type=int, default=4)
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/bench_board")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--modes", default="embedded,redis")
     args = parser.parse_args()
 
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     results = {}
     for mode in args.modes.split(","):
         print(f"… {mode}: {args.clients} clients, {args.events} events at {args.rate:g}/s", flush=True)

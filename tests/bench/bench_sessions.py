@@ -98,7 +98,7 @@ def bench_startup(profile, count: int = 5) -> list[AgentSession]:
         times.append(time.monotonic() - started)
         sessions.append(session)
     print(f"new session usable (spawn → idle prompt), n={count}: median {ms(statistics.median(times))}, "
-          f"max {ms(max(times))}   (no target; the fake agent is a Python process, real CLIs take seconds)")  # fmt: skip
+          f"max {ms(max(times))}   (no target; a real CLI adds its own start-up)")  # fmt: skip
     return sessions
 
 

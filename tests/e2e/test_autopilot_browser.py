@@ -6,6 +6,7 @@ results reach /reviews/ (one approved by the demo rule), approve the rest there,
 complete — without reloading a page by hand.
 """
 
+import re
 import secrets
 import sys
 
@@ -52,6 +53,7 @@ def newcomer(admin_user):
 
 def test_demo_goal_from_start_to_approved_reviews_in_the_browser(stack, newcomer):
     base = stack.url
+    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
@@ -70,18 +72,19 @@ def test_demo_goal_from_start_to_approved_reviews_in_the_browser(stack, newcomer
 
         # The loop plans it (demo template); the page refreshes itself when the plan arrives.
         page.get_by_role("button", name="Approve plan").click()
-        expect(page.locator("#run-status")).to_have_text("running")
-
-        page.goto(base + "/reviews/")
-        for _ in range(2):  # the LLM write-up, then the shell summary that depends on it
-            review = page.locator("article.ap-review").first
-            expect(review).to_be_visible()
-            review.get_by_role("button", name="Approve").click()
-            expect(page.locator(f"#{review.get_attribute('id')}")).to_have_count(0)
+        expect(page.locator("#run-status")).to_have_text(re.compile("running", re.I))
 
         run = AutopilotRun.objects.get()
+        page.goto(base + "/reviews/")
+        for _ in range(2):  # the LLM write-up, then the shell summary that depends on it
+            first = page.locator(f'article.ap-review[data-run="{run.pk}"]').first
+            expect(first).to_be_visible()
+            review = page.locator(f"#{first.get_attribute('id')}")
+            review.get_by_role("button", name="Approve").click()
+            expect(review).to_have_count(0)
+
         page.goto(base + f"/autopilot/runs/{run.pk}/")
-        expect(page.locator("#run-status")).to_have_text("completed")
+        expect(page.locator("#run-status")).to_have_text(re.compile("completed", re.I))
         browser.close()
 
     decided = {item.task.autopilot_link.ref: item for item in ReviewItem.objects.filter(run=run)}

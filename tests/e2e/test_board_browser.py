@@ -87,9 +87,7 @@ def shell_transition(task_id: int, status: str, **fields) -> None:
     )
 
 
-def test_board_shows_changes_from_other_processes_live_and_survives_a_restart(
-    daphne, board_admin, project, browser
-):
+def test_board_shows_changes_from_other_processes_live_and_survives_a_restart(daphne, board_admin, project, browser):
     token = Token.objects.get_or_create(user=board_admin)[0].key
     page = browser.new_page(viewport={"width": 1366, "height": 800})
     log_in(page, daphne.url, board_admin.username)

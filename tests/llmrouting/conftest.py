@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from llmrouting import config, limits
 from llmrouting.models import Deployment, DeploymentHealth, Provider
 from llmrouting.router import shared_learner
 from projects.models import Secret
@@ -36,6 +37,8 @@ def emulator():
 @pytest.fixture(autouse=True)
 def _fresh_state(request):
     shared_learner.reset()
+    config.invalidate()  # rolled-back rows must not survive in the per-process snapshot
+    limits._previous_counts.clear()  # ids repeat after rollbacks; a cached minute must not leak between tests
     if "emulator" in request.fixturenames:
         request.getfixturevalue("emulator").clear()
 

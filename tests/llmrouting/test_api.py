@@ -110,8 +110,16 @@ def test_breaker_state_is_visible_and_can_be_reset(api):
 def test_agents_see_only_their_projects_calls(clients, project, other_project):
     deployment = Deployment.objects.first()
     for p in (project, other_project):
-        LLMCall.objects.create(request_id=uuid.uuid4(), deployment=deployment, provider=deployment.provider, project=p,
-                               model=deployment.model, tier="cheap", outcome="success", cost=Decimal("0.01"))  # fmt: skip
+        LLMCall.objects.create(
+            request_id=uuid.uuid4(),
+            deployment=deployment,
+            provider=deployment.provider,
+            project=p,
+            model=deployment.model,
+            tier="cheap",
+            outcome="success",
+            cost=Decimal("0.01"),
+        )
 
     agent_rows = clients["agent"].get("/api/llm/calls/").json()["results"]
     assert [row["project"] for row in agent_rows] == [project.pk]

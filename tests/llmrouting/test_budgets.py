@@ -15,8 +15,16 @@ pytestmark = pytest.mark.django_db
 def spend(deployment, project, amount: str) -> None:
     from uuid import uuid4
 
-    LLMCall.objects.create(request_id=uuid4(), deployment=deployment, provider=deployment.provider, project=project,
-                           model=deployment.model, tier=deployment.tier, outcome="success", cost=Decimal(amount))  # fmt: skip
+    LLMCall.objects.create(
+        request_id=uuid4(),
+        deployment=deployment,
+        provider=deployment.provider,
+        project=project,
+        model=deployment.model,
+        tier=deployment.tier,
+        outcome="success",
+        cost=Decimal(amount),
+    )
 
 
 def test_an_exhausted_project_budget_refuses_before_any_call(make, emulator, project):

@@ -107,7 +107,9 @@ def test_change_committed_by_a_qcluster_job_reaches_the_daphne_client(daphne, to
         async def scenario():
             async with BoardClient(daphne.url, token) as client:
                 await client.resume(after)
-                await asyncio.to_thread(async_task, "tests.projects.board_jobs.create_task", project.id, "from a worker")
+                await asyncio.to_thread(
+                    async_task, "tests.projects.board_jobs.create_task", project.id, "from a worker"
+                )
                 message = await client.receive(timeout=60)  # includes the cluster's start-up
                 assert (message["type"], message["actor"]) == ("task.created", "worker")
                 assert message["payload"]["title"] == "from a worker"

@@ -8,8 +8,8 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.db import connections
 from django.contrib.auth.models import User
+from django.db import connections
 from django.test import Client
 from rest_framework.authtoken.models import Token
 

@@ -1,5 +1,6 @@
 """Session-pool fixtures: a private tmux server per test, the fake agent, temp git repositories."""
 
+import importlib
 import subprocess
 import sys
 import time
@@ -13,6 +14,14 @@ from sessions_pool import tmux
 from sessions_pool.models import AgentProfile
 
 FAKE_AGENT = Path(__file__).resolve().parents[1] / "fakes" / "fake_agent.py"
+
+
+@pytest.fixture(autouse=True)
+def seeded_profiles(db):
+    """The migration's seeded profiles, again: transactional tests (anyone's) flush them away."""
+    from django.apps import apps
+
+    importlib.import_module("sessions_pool.migrations.0002_seed_profiles").seed(apps, None)
 
 
 @pytest.fixture
