@@ -48,6 +48,17 @@ class ProviderAdminForm(forms.ModelForm):
         model = Provider
         fields = ["name", "kind", "api_base", "api_key", "rpm_limit", "tpm_limit", "timeout_seconds", "enabled"]
 
+    def clean(self):
+        cleaned = super().clean()
+        self.instance.pending_api_key = cleaned.get("api_key") or ""
+        return cleaned
+
+    def _update_errors(self, errors):
+        # The model names the missing key "credential"; on this form it is typed into "api_key".
+        if hasattr(errors, "error_dict") and "credential" in errors.error_dict:
+            errors.error_dict["api_key"] = errors.error_dict.pop("credential")
+        super()._update_errors(errors)
+
 
 class DeploymentInline(admin.TabularInline):
     model = Deployment

@@ -71,7 +71,8 @@ class Provider(Timestamped):
         super().clean()
         if not self.enabled:
             return
-        if self.kind in KINDS_NEEDING_KEY and self.credential_id is None:
+        # A form may carry a new key that is stored in the vault only when the provider is saved.
+        if self.kind in KINDS_NEEDING_KEY and self.credential_id is None and not getattr(self, "pending_api_key", ""):
             raise ValidationError(
                 {"credential": f"A {self.get_kind_display()} provider needs an API key to be enabled."}
             )

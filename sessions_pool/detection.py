@@ -135,5 +135,6 @@ def finished(text: str, profile) -> bool:
 
 
 def errored(text: str, profile) -> bool:
-    """Did the turn's output show one of the profile's error patterns?"""
-    return any(_compiled(p).search(text) for p in profile.error_patterns)
+    """Did the turn end on an error? Only its last lines count: errors the agent met and fixed on the way do not."""
+    lines = text.splitlines()
+    return _last_match(lines, _bottom(lines, WINDOW), profile.error_patterns) >= 0

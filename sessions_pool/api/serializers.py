@@ -42,7 +42,7 @@ class AgentSessionSerializer(serializers.ModelSerializer):
         return session.last_output.splitlines()[-10:]
 
 
-class SendKeysSerializer(serializers.Serializer):
+class SessionKeysSerializer(serializers.Serializer):
     text = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000, trim_whitespace=False)
     keys = serializers.ListField(
         child=serializers.RegexField(r"^[A-Za-z0-9\-]{1,20}$", help_text="tmux key names: Enter, Escape, C-c, y, Up…"),
@@ -58,11 +58,11 @@ class SendKeysSerializer(serializers.Serializer):
         return attrs
 
 
-class ReasonSerializer(serializers.Serializer):
+class SessionReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
-class ScreenSerializer(serializers.Serializer):
+class SessionScreenSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.CharField()
     lines = serializers.ListField(child=serializers.CharField(allow_blank=True))

@@ -56,7 +56,7 @@ class AgentSessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         profile = serializer.validated_data["profile"]
         serializer.instance = services.session_spawn(profile=profile, actor=self.request.user)
 
-    @extend_schema(request=None, responses=serializers.ScreenSerializer)
+    @extend_schema(request=None, responses=serializers.SessionScreenSerializer)
     @action(detail=True, methods=["get"])
     def screen(self, request, pk=None):
         """The live screen of the session's pane (what a person attached to tmux would see)."""
@@ -70,27 +70,27 @@ class AgentSessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
                 lines = []
         return Response({"id": session.pk, "state": session.state, "lines": lines, "cursor": cursor})
 
-    @extend_schema(request=serializers.SendKeysSerializer, responses=serializers.AgentSessionSerializer)
+    @extend_schema(request=serializers.SessionKeysSerializer, responses=serializers.AgentSessionSerializer)
     @action(detail=True, methods=["post"], url_path="send-keys")
     def send_keys(self, request, pk=None):
         """Type text and/or tmux keys (Enter, Escape, C-c, y…) into the session."""
-        data = self._input(serializers.SendKeysSerializer)
+        data = self._input(serializers.SessionKeysSerializer)
         session = services.session_send_keys(self.get_object(), actor=request.user, **data)
         return self._session_response(session)
 
-    @extend_schema(request=serializers.ReasonSerializer, responses=serializers.AgentSessionSerializer)
+    @extend_schema(request=serializers.SessionReasonSerializer, responses=serializers.AgentSessionSerializer)
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
-        data = self._input(serializers.ReasonSerializer)
+        data = self._input(serializers.SessionReasonSerializer)
         session = services.session_stop(
             self.get_object(), actor=request.user, reason=data["reason"] or "stopped by hand"
         )
         return self._session_response(session)
 
-    @extend_schema(request=serializers.ReasonSerializer, responses=serializers.AgentSessionSerializer)
+    @extend_schema(request=serializers.SessionReasonSerializer, responses=serializers.AgentSessionSerializer)
     @action(detail=True, methods=["post"])
     def restart(self, request, pk=None):
-        data = self._input(serializers.ReasonSerializer)
+        data = self._input(serializers.SessionReasonSerializer)
         session = self.get_object()
         services.session_restart(session, actor=request.user, reason=data["reason"] or "restarted by hand")
         return self._session_response(session)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from autopilot.loop import RunLoop
+from llmrouting import config
 from llmrouting.models import Deployment, DeploymentHealth, Provider
 from llmrouting.router import shared_learner
 from projects.engine import runner
@@ -24,8 +25,12 @@ def emulator():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_learner():
+def _fresh_routing_state():
+    # The router keeps a per-process snapshot of providers for 2 s; each test has other rows.
+    config.invalidate()
     shared_learner.reset()
+    yield
+    config.invalidate()
 
 
 @pytest.fixture

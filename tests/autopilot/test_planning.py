@@ -8,6 +8,7 @@ from autopilot.loop import RunLoop
 from autopilot.models import AutopilotRun, Plan
 from autopilot.planning import schema
 from autopilot.services import runs
+from llmrouting import config
 from llmrouting.models import Provider, RoutingOutcome
 from projects.models import Bug, Feature, Task
 from tests.autopilot.conftest import EMULATED, plan_json, task_json
@@ -104,6 +105,7 @@ def test_the_prompt_carries_the_project_context(emulator, deployment, run, proje
 
 def test_no_deployment_fails_planning_with_the_router_reason(run):
     Provider.objects.update(enabled=False)
+    config.invalidate()  # a bulk update sends no signal to the router's snapshot
     RunLoop().step()
     run.refresh_from_db()
     assert run.status == "failed" and run.reason.startswith("Planning failed: No enabled, healthy deployment")

@@ -136,7 +136,7 @@ class Client:
             async for message in socket:
                 now = time.time()
                 # Stamp first and parse as little as possible: the client's own backlog would count as latency.
-                if message.data.startswith('{"type":"resumed"'):
+                if '"resumed"' in message.data[:30]:
                     ready.set()
                     continue
                 match = TITLE.search(message.data)

@@ -143,3 +143,10 @@ def test_token_usage_reads_k_suffixes_and_the_last_report(profiles):
 
 def test_unrecognised_screens_are_left_to_the_caller(profiles):
     assert read("compiling…\n[=====>    ] 52%", profiles["claude"]).state is None
+
+
+def test_only_an_error_at_the_end_of_a_turn_fails_it(profiles):
+    claude = profiles["claude"]
+    fixed = "⏺ Bash(pytest)\n  Error: 1 test failed\n⏺ Fixed the test.\n" + "⏺ step\n" * 8 + "⏺ Task complete.\n> "
+    assert not detection.errored(fixed, claude)
+    assert detection.errored("⏺ Working\n  ⎿  API Error: 500 Internal Server Error\n> ", claude)

@@ -84,6 +84,15 @@ def test_a_denied_prompt_is_never_answered_and_raises_an_alert(project, repo, id
     executor.cancel(handle)
 
 
+def test_an_agent_error_fails_the_attempt_and_frees_the_session(project, repo, idle_session):
+    task = agent_task(project, repo, "[error] try")
+    executor = get_executor("agent")
+    outcome = run_to_outcome(executor, executor.start(make_run(task)))
+    assert not outcome.succeeded and outcome.error == "The agent reported an error."
+    assert "API Error: 500" in outcome.output
+    assert AgentSession.objects.get(pk=idle_session.pk).task_id is None
+
+
 def test_cancel_interrupts_the_agent_and_removes_the_worktree(project, repo, idle_session):
     task = agent_task(project, repo, "[slow] rewrite everything")
     executor = get_executor("agent")
