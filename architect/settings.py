@@ -233,6 +233,9 @@ SPECTACULAR_SETTINGS = {
         "BugStatusEnum": "projects.models.Bug.Status",
         "TaskStatusEnum": "projects.models.TaskStatus",
         "LLMTierEnum": "llmrouting.models.Tier",
+        "AutopilotRunStatusEnum": "autopilot.models.RunStatus",
+        "PlanStatusEnum": "autopilot.models.Plan.Status",
+        "ReviewStatusEnum": "autopilot.models.ReviewItem.Status",
     },
 }
 

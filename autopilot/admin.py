@@ -48,14 +48,24 @@ class AutopilotRunAdmin(admin.ModelAdmin):
     list_display = ["id", "goal", "project", "status", "budget_cap", "parallelism", "created_by", "created_at"]
     list_filter = ["status", "project"]
     search_fields = ["goal__title", "reason"]
-    raw_id_fields = ["goal", "project", "created_by"]
+    raw_id_fields = ["goal"]
     readonly_fields = ["status", "reason", "created_by", "started_at", "finished_at", "created_at", "updated_at"]
     inlines = [PlanInline, RunTaskInline]
     actions = ["approve_plan", "pause", "resume", "abort", "replan"]
+    SETTINGS = ["budget_cap", "parallelism", "auto_approve_plan"]
+
+    def get_fields(self, request, obj=None):
+        # A new run only needs its goal (the project follows); an existing one shows its state too.
+        if obj is None:
+            return ["goal", *self.SETTINGS]
+        return ["project", "goal", "status", "reason", *self.SETTINGS, "created_by", "started_at", "finished_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["project", "goal", *self.readonly_fields]
 
     def save_model(self, request, obj, form, change):
         if change:
-            fields = {name: form.cleaned_data[name] for name in ("budget_cap", "parallelism", "auto_approve_plan")}
+            fields = {name: form.cleaned_data[name] for name in self.SETTINGS}
             runs.run_update(obj, actor=request.user, **fields)
         else:
             created = runs.run_start(actor=request.user, goal=obj.goal, budget_cap=obj.budget_cap,

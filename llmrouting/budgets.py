@@ -85,10 +85,13 @@ def warn_if_due(budget: Budget, used: Decimal, now: datetime, *, actor=None) -> 
     if budget.limit_usd <= 0 or used < budget.limit_usd * Decimal(str(budget.warn_ratio)):
         return False
     start = period_start(budget.period, now) or budget.created_at
+    if budget.warned_for == start:
+        return False  # already warned (as far as this possibly cached row knows): no write on every request
     with transaction.atomic():
         claimed = Budget.objects.filter(Q(warned_for__isnull=True) | ~Q(warned_for=start), pk=budget.pk).update(
             warned_for=start
         )
+        budget.warned_for = start
         if claimed:
             share = float(used / budget.limit_usd)
             logger.warning("LLM budget %s at %.0f%% (%s of %s)", budget, share * 100, used, budget.limit_usd)

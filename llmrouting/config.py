@@ -93,6 +93,7 @@ def _load() -> Snapshot:
             "provider", "provider__credential"
         )
     )
+    _ensure_health_rows([d.pk for d in deployments])
     keys = {d.provider_id: (d.provider.credential.value if d.provider.credential_id else "") for d in deployments}
     policies = {}
     for policy in RoutingPolicy.objects.prefetch_related("allowed_providers"):
@@ -100,6 +101,16 @@ def _load() -> Snapshot:
         policies[policy.project_id] = policy
     budgets = list(Budget.objects.select_related("project", "provider"))
     return Snapshot(deployments, keys, policies, budgets, time.monotonic())
+
+
+def _ensure_health_rows(deployment_ids: list[int]) -> None:
+    """Breakers are conditional UPDATEs on existing rows: a deployment made outside the services needs one."""
+    from llmrouting.models import DeploymentHealth
+
+    present = set(DeploymentHealth.objects.filter(pk__in=deployment_ids).values_list("pk", flat=True))
+    missing = [DeploymentHealth(deployment_id=pk) for pk in deployment_ids if pk not in present]
+    if missing:
+        DeploymentHealth.objects.bulk_create(missing, ignore_conflicts=True)
 
 
 def connect_signals() -> None:

@@ -32,7 +32,7 @@ def seed_llm_demo(actor) -> list:
     # The demo project always routes to the simulated provider, even once real keys are configured.
     policy, _ = RoutingPolicy.objects.get_or_create(project=project)
     policy.allowed_providers.set([demo_provider])
-    Budget.objects.get_or_create(project=project, period="month", defaults={"limit_usd": Decimal("0.25")})
+    Budget.objects.get_or_create(project=project, period="month", defaults={"limit_usd": Decimal("0.02")})
     rng = random.Random(7)  # noqa: S311 (made-up demo data)
     results = [_routed_call(project, rng, i) for i in range(36)]
     _simulated_failovers(project, results[:3])

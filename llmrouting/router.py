@@ -27,7 +27,7 @@ from django.db import transaction
 
 from architect.errors import DomainError
 from llmrouting import breaker, budgets, config, limits, transport
-from llmrouting.learning import Candidate, OutcomeLearner
+from llmrouting.learning import Candidate, Choice, OutcomeLearner, context_keys
 from llmrouting.ledger import record_call
 from llmrouting.models import (
     TIER_ORDER,
@@ -234,6 +234,7 @@ class _SharedLearner:
         self.seen_id = 0
         self.synced_at = -SYNC_INTERVAL
         self.dirty = False
+        self.shapes: set[str] = set()  # prompt shapes some review outcome has been recorded for
 
     def sync(self) -> None:
         # Outcomes from other processes are picked up within SYNC_INTERVAL; our own at once.
@@ -244,6 +245,7 @@ class _SharedLearner:
         rows = RoutingOutcome.objects.filter(id__gt=self.seen_id).order_by("id")
         for row in rows.values("id", "prompt", "kind", "deployment_id", "quality"):
             self.learner.observe(row["prompt"], f"d{row['deployment_id']}", row["quality"], kind=row["kind"])
+            self.shapes.add(shape_of(row["prompt"], row["kind"]))
             self.seen_id = row["id"]
 
     def reset(self) -> None:
@@ -251,6 +253,7 @@ class _SharedLearner:
             self.learner = _new_learner()
             self.seen_id = 0
             self.synced_at = -SYNC_INTERVAL
+            self.shapes = set()
 
 
 shared_learner = _SharedLearner()
@@ -260,11 +263,24 @@ def _arm(deployment: Deployment) -> str:
     return f"d{deployment.pk}"
 
 
+def shape_of(prompt: str, kind: str) -> str:
+    return context_keys(prompt, kind)[1]
+
+
 def choose(request: LLMRequest, candidates: list[Deployment], costs: dict, policy: RoutingPolicy):
+    """The learner's choice once reviews of prompts like this exist; until then simply the cheapest.
+
+    Without any review to learn from, the learner's warm-up exploration (trying every candidate a few
+    times, premium ones included) would spend money for nothing, so it starts with the first review.
+    """
     arms = [Candidate(name=_arm(d), cost=costs[d.pk], tier=d.tier) for d in candidates]
     names = {_arm(d): d.model for d in candidates}
     with shared_learner.lock:
         shared_learner.sync()
+        if shape_of(request.prompt, request.kind) not in shared_learner.shapes:
+            cheapest = min(candidates, key=lambda d: (costs[d.pk], d.pk))
+            reason = f"{cheapest.model}: the cheapest eligible; no review outcomes yet for prompts like this."
+            return Choice(model=_arm(cheapest), reason=reason)
         choice = shared_learner.learner.choose(
             request.prompt, arms, quality_target=policy.quality_target, kind=request.kind
         )

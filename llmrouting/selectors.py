@@ -69,7 +69,7 @@ def llm_metrics(user, *, days: int = 14) -> dict:
         "by_project": _grouped(calls, "project__name", None),
         "breakers": _breakers(),
         "budgets": budgets.usage_rows(budget_list(user)),
-        "recent": [_recent(call) for call in calls.select_related("provider").order_by("-id")[:15]],
+        "recent": [_recent(call) for call in calls.select_related("provider").order_by("-created_at", "-id")[:15]],
         "last_call_id": calls.order_by("-id").values_list("id", flat=True).first(),
     }
 

@@ -25,6 +25,9 @@ CLOSE_FORBIDDEN = 4403
 
 
 class BoardConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per socket: events arrive through this process's hub (projects.relay),
+    # which costs one Redis receive per event per process, not one per socket.
+    channel_layer_alias = None
     # How often to repair gaps, and how old a gap must be before asking the outbox.
     tick_seconds = 1.0
     repair_after_seconds = 1.0

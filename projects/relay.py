@@ -9,7 +9,10 @@ Where the feed comes from depends on the mode:
 - Redis: committing processes group_send each event through channels-redis
   (architect.bus). This process listens on the board group with ONE channel
   and fans out locally, so an event costs one Redis round trip per web
-  process instead of one per open socket.
+  process instead of one per open socket. channels-redis drops messages
+  silently when a channel is full, and a publisher can die between commit
+  and publish, so a slow backstop poller (every BACKSTOP_SECONDS) also feeds
+  events older than BACKSTOP_SETTLE_SECONDS; sockets drop what they already sent.
 
 Both run as an asyncio task in daphne's loop, started by the first websocket
 connection (`join`).
@@ -18,9 +21,11 @@ connection (`join`).
 import asyncio
 import logging
 import time
+from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.utils import timezone
 
 from architect import bus
 from projects.models import Event
@@ -34,6 +39,9 @@ BATCH = 500
 GAP_GRACE_SECONDS = 2.0
 # channels-redis forgets group members after a day; the listener re-joins well before.
 REJOIN_SECONDS = 3600.0
+BACKSTOP_SECONDS = 1.0
+BACKSTOP_SETTLE_SECONDS = 1.0
+RETRY_SECONDS = 1.0
 
 
 class Hub:
@@ -53,9 +61,13 @@ class Hub:
 
 
 class OutboxPoller:
-    def __init__(self, hub: Hub, cursor: int):
+    """Feeds committed events by id. SETTLE > 0 (the Redis backstop) only takes events that old, skipping gaps."""
+
+    def __init__(self, hub: Hub, cursor: int, *, interval: float = POLL_SECONDS, settle: float = 0.0):
         self.hub = hub
         self.cursor = cursor
+        self.interval = interval
+        self.settle = settle
         self.gap_since: float | None = None
         self.wakeup = asyncio.Event()
         self.loop = asyncio.get_running_loop()
@@ -80,14 +92,14 @@ class OutboxPoller:
 
     async def sleep(self) -> None:
         try:
-            await asyncio.wait_for(self.wakeup.wait(), POLL_SECONDS)
+            await asyncio.wait_for(self.wakeup.wait(), self.interval)
         except TimeoutError:
             pass
         self.wakeup.clear()
 
     async def step(self) -> bool:
         """Feed the next batch of committed events; True when there may be more right away."""
-        messages = await fetch_after(self.cursor)
+        messages = await fetch_after(self.cursor, self.settle)
         for message in self.in_order(messages):
             await self.hub.fanout(bus.envelope(message))
             self.cursor = message["id"]
@@ -95,7 +107,7 @@ class OutboxPoller:
 
     def in_order(self, messages: list[dict]):
         for message in messages:
-            if message["id"] != self.cursor + 1 and not self.gap_expired():
+            if message["id"] != self.cursor + 1 and not self.settle and not self.gap_expired():
                 return
             self.gap_since = None
             yield message
@@ -116,25 +128,71 @@ async def join_redis_group():
 
 
 async def listen_to_redis(hub: Hub, layer, channel: str) -> None:
-    joined_at = time.monotonic()
+    """Receive into a local queue and fan out from it, so a slow fan-out never fills the Redis channel."""
+    queue: asyncio.Queue = asyncio.Queue()
+    fanout = asyncio.create_task(drain(hub, queue))
     try:
-        while True:
-            if time.monotonic() - joined_at > REJOIN_SECONDS:
-                await layer.group_add(bus.BOARD_GROUP, channel)
-                joined_at = time.monotonic()
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), REJOIN_SECONDS / 2)
-            except TimeoutError:
-                continue
-            if message.get("type") == bus.MESSAGE_TYPE:
-                await hub.fanout(message)
+        await receive_forever(layer, channel, queue)
     finally:
+        fanout.cancel()
         await layer.group_discard(bus.BOARD_GROUP, channel)
 
 
+async def receive_forever(layer, channel: str, queue: asyncio.Queue) -> None:
+    joined_at = 0.0  # (re)join at once: after a restart the membership may have lapsed
+    while True:
+        try:
+            if time.monotonic() - joined_at > REJOIN_SECONDS:
+                await layer.group_add(bus.BOARD_GROUP, channel)
+                joined_at = time.monotonic()
+            message = await layer.receive(channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("Receiving board events from Redis failed; retrying")
+            await asyncio.sleep(RETRY_SECONDS)
+            continue
+        if message.get("type") == bus.MESSAGE_TYPE:
+            queue.put_nowait(message)
+
+
+async def drain(hub: Hub, queue: asyncio.Queue) -> None:
+    while True:
+        await hub.fanout(await queue.get())
+
+
+async def redis_feed(hub: Hub, layer, channel: str, cursor: int) -> None:
+    backstop = OutboxPoller(hub, cursor, interval=BACKSTOP_SECONDS, settle=BACKSTOP_SETTLE_SECONDS)
+    await asyncio.gather(
+        keep_running("redis listener", lambda: listen_to_redis(hub, layer, channel)),
+        keep_running("outbox backstop", backstop.run),
+    )
+
+
+async def keep_running(name: str, start) -> None:
+    """Restart START when it ends: a dead feed would silently starve every socket of this process.
+
+    channels-redis can leak a CancelledError from another task's receive into ours; only a
+    cancellation of this task itself stops the loop.
+    """
+    while True:
+        try:
+            await start()
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise
+            logger.warning("Board feed %s was cancelled from outside; restarting", name)
+        except Exception:
+            logger.exception("Board feed %s failed; restarting", name)
+        await asyncio.sleep(RETRY_SECONDS)
+
+
 @database_sync_to_async
-def fetch_after(cursor: int) -> list[dict]:
-    return [event.as_message() for event in Event.objects.filter(id__gt=cursor).order_by("id")[:BATCH]]
+def fetch_after(cursor: int, settle: float = 0.0) -> list[dict]:
+    events = Event.objects.filter(id__gt=cursor)
+    if settle:
+        events = events.filter(created_at__lt=timezone.now() - timedelta(seconds=settle))
+    return [event.as_message() for event in events.order_by("id")[:BATCH]]
 
 
 @database_sync_to_async
@@ -172,7 +230,7 @@ async def _start_feeder(hub: Hub) -> None:
     hub.feeder = loop.create_future()
     try:
         if bus.uses_redis():
-            feed = listen_to_redis(hub, *await join_redis_group())
+            feed = redis_feed(hub, *await join_redis_group(), await latest_event_id())
         else:
             feed = OutboxPoller(hub, await latest_event_id()).run()
     except BaseException:

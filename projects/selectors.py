@@ -32,11 +32,15 @@ def goal_list(user) -> QuerySet[Goal]:
 
 
 def milestone_list(user) -> QuerySet[Milestone]:
-    return scoped_to_projects(Milestone.objects.all(), user).annotate(
-        estimate_total=Sum("tasks__estimate"),
-        estimate_done=Sum("tasks__estimate", filter=Q(tasks__status=TaskStatus.DONE)),
-        task_count=Count("tasks"),
-    ).order_by("due_date", "id")  # Meta.ordering does not apply to aggregate queries
+    return (
+        scoped_to_projects(Milestone.objects.all(), user)
+        .annotate(
+            estimate_total=Sum("tasks__estimate"),
+            estimate_done=Sum("tasks__estimate", filter=Q(tasks__status=TaskStatus.DONE)),
+            task_count=Count("tasks"),
+        )
+        .order_by("due_date", "id")
+    )  # Meta.ordering does not apply to aggregate queries
 
 
 def feature_list(user) -> QuerySet[Feature]:

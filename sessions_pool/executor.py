@@ -55,6 +55,10 @@ class AgentExecutor(Executor):
             wanted = run.metadata.get("agent_profile") or "the default"
             handle.outcome = Outcome(False, error=f"No enabled agent profile for {wanted!r}.", retryable=False)
             return handle
+        if not services.profile_runnable(profile):
+            error = f"Profile {profile.name!r} runs {profile.command!r}, which is not installed on this machine."
+            handle.outcome = Outcome(False, error=error, retryable=False)
+            return handle
         repository = run.repository or _project_repository(run.project_id)
         if repository:
             try:

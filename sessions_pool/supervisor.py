@@ -21,6 +21,7 @@ from sessions_pool.models import AgentSession, SessionState
 
 logger = logging.getLogger(__name__)
 S = SessionState
+FULL_LOOK_SECONDS = 10.0  # every pane is read at least this often, whatever tmux says about activity
 
 
 class Supervisor:
@@ -69,8 +70,11 @@ class Supervisor:
     def _worth_a_look(self, session: AgentSession, pane) -> bool:
         if pane is None or pane.dead or session.state == S.STARTING:
             return True
+        if session.state == S.BUSY and session.task_id is None:
+            return True  # released by an executor that did not see the prompt come back
+        last = self.captured_at.get(session.name, 0)
         # Activity times are whole seconds: a change in the second of our last look may be newer than it.
-        return pane.activity >= self.captured_at.get(session.name, 0) - 1
+        return pane.activity >= last - 1 or time.time() - last >= FULL_LOOK_SECONDS
 
     def restart_stuck(self, sessions: list[AgentSession]) -> bool:
         now = timezone.now()

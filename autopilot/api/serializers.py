@@ -1,3 +1,5 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from autopilot import selectors as autopilot_selectors
@@ -63,8 +65,13 @@ class RunDetailSerializer(RunSerializer):
         return overview[0] if overview else {}
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class GoalField(ScopedRelatedField):
+    """A goal the user may read, by id."""
+
+
 class RunStartSerializer(serializers.Serializer):
-    goal = ScopedRelatedField(selector=selectors.goal_list)
+    goal = GoalField(selector=selectors.goal_list)
     budget_cap = serializers.DecimalField(
         max_digits=14, decimal_places=6, min_value=0, required=False, allow_null=True, default=None,
         help_text="USD; the run stops when its planning and tasks cost this.",

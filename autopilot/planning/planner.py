@@ -29,7 +29,8 @@ SYSTEM = (
     "Rules: refs are short ids (m1, t1…); depends_on lists refs of tasks that must be done first; "
     "executor is one of {executors} — `shell` runs the prompt as a shell command, `llm` sends the prompt to "
     "a language model, `agent` gives it to a coding agent in the repository; priority is 0–10 (10 most urgent); "
-    "estimate is the relative size (1 = small). Do not repeat work listed as already done."
+    "estimate is the relative size (1 = small); kind names the sort of work (code, docs, test, research). "
+    "Do not repeat work listed as already done."
 )
 
 

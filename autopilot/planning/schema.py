@@ -1,9 +1,10 @@
 """The plan format: a JSON schema for the shape, plus the checks a schema cannot express.
 
 A plan is {"summary", "milestones": [{"ref", "title"}], "tasks": [{"ref", "title", "prompt",
-"executor", "priority", "estimate", "milestone", "depends_on": [refs]}]}. For a `shell` task the
-prompt is the command to run. Errors are plain sentences naming the place, because they go back to
-the model in the retry and to a person when the plan is finally refused.
+"executor", "priority", "estimate", "milestone", "depends_on": [refs], "kind"}]}. For a `shell` task
+the prompt is the command to run; `kind` (code, docs, test…) is what the router learns per. Errors
+are plain sentences naming the place, because they go back to the model in the retry and to a person
+when the plan is finally refused.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ PLAN_SCHEMA = {
                     "estimate": {"type": "integer", "minimum": 1, "maximum": 1000},
                     "milestone": {"type": ["string", "null"]},
                     "depends_on": {"type": "array", "items": {"type": "string"}},
+                    "kind": {"type": "string", "maxLength": 50},
                 },
             },
         },

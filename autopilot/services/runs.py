@@ -271,8 +271,16 @@ def _create_task(run: AutopilotRun, item: dict, *, milestone, depends_on: list[T
         description=item["prompt"], executor=item["executor"], priority=item.get("priority", 5),
         estimate=item.get("estimate", 1), status=TaskStatus.BACKLOG, repository=run.project.repository,
         branch=run.project.default_branch if run.project.repository else "",
-        metadata={"autopilot": {"run": run.pk, "ref": item["ref"]}}, depends_on=depends_on,
+        metadata=_task_metadata(run, item), depends_on=depends_on,
     )  # fmt: skip
+
+
+def _task_metadata(run: AutopilotRun, item: dict) -> dict:
+    metadata = {"autopilot": {"run": run.pk, "ref": item["ref"]}}
+    if item.get("kind"):
+        # The router learns review outcomes per kind of task (llmrouting.executor reads metadata["llm"]).
+        metadata["llm"] = {"kind": f"autopilot.{item['kind']}"}
+    return metadata
 
 
 # --- pause, resume, abort, re-plan --------------------------------------------------------------------------------

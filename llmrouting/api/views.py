@@ -11,7 +11,7 @@ from architect import roles
 from architect.permissions import RolePermission
 from llmrouting import selectors, services
 from llmrouting.api import serializers
-from llmrouting.models import Budget, RoutingPolicy
+from llmrouting.models import Budget, LLMCall, RoutingPolicy
 from projects.selectors import task_list
 
 ADMIN_ONLY = {roles.ADMIN}
@@ -146,7 +146,7 @@ class OutcomeView(mixins.CreateModelMixin, viewsets.GenericViewSet):
 
     serializer_class = serializers.OutcomeSerializer
     write_roles = MANAGERS
-    queryset = Budget.objects.none()
+    queryset = LLMCall.objects.none()
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

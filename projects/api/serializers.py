@@ -120,8 +120,8 @@ class TaskAttemptSerializer(serializers.ModelSerializer):
 
 class TaskClaimSerializer(serializers.Serializer):
     executors = serializers.ListField(
-        child=serializers.ChoiceField(choices=ExecutorKind.choices), allow_empty=False,
-        help_text='Executor kinds this runner handles, e.g. ["external"].',
+        child=serializers.CharField(max_length=20), allow_empty=False,
+        help_text=f"Executor kinds this runner handles, e.g. [\"external\"]: {', '.join(ExecutorKind.values)}.",
     )  # fmt: skip
     skills = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, default=list,
@@ -130,6 +130,12 @@ class TaskClaimSerializer(serializers.Serializer):
     lease_seconds = serializers.IntegerField(
         min_value=5, max_value=86400, required=False, help_text="Lease length; renew it with heartbeat."
     )
+
+    def validate_executors(self, value):
+        unknown = sorted(set(value) - set(ExecutorKind.values))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown executor kind(s): {', '.join(unknown)}.")
+        return value
 
 
 class TaskHeartbeatSerializer(serializers.Serializer):

@@ -7,8 +7,8 @@ Order is priority (10 first), then age. Two claimers never get the same task:
   lock different rows instead of queueing behind one another;
 - SQLite: the transaction starts with BEGIN IMMEDIATE (settings), so claimers
   are serialised by the write lock; the UPDATE is still conditional on
-  status='ready' and its row count checked, so correctness never rests on
-  the transaction mode alone.
+  status='ready' and returns the row only when it took it (RETURNING: the
+  row-count check), so correctness never rests on the transaction mode alone.
 """
 
 import functools
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ from projects.engine import conf
 from projects.models import Task, TaskAttempt, TaskStatus
 from projects.services.tasks import task_event
 
-CANDIDATE_PAGE = 64
+SQLITE_LOCK_RETRIES = 3
 
 
 def claimable(*, executors: Iterable[str], project_ids: Iterable[int] | None = None) -> QuerySet[Task]:
@@ -60,13 +60,21 @@ def claim_next(
     executors = list(executors)
     skills = None if skills is None else sorted(set(skills))
     lease = lease_seconds if lease_seconds is not None else conf.lease_seconds()
+    for tries_left in reversed(range(SQLITE_LOCK_RETRIES)):
+        try:
+            return _claim_once(executors, skills, project_ids, runner=runner, lease=lease, actor=actor)
+        except OperationalError as exc:
+            # SQLite's lock wait is unfair: under heavy contention a claimer can time out. Try again.
+            if settings.IS_POSTGRES or "locked" not in str(exc) or not tries_left:
+                raise
+    return None
+
+
+def _claim_once(executors, skills, project_ids, *, runner: str, lease: float, actor) -> Task | None:
     with transaction.atomic():
         if settings.IS_POSTGRES:
             _commit_without_waiting_for_disk()
-            task = _claim_postgres(executors, skills, project_ids, runner=runner, lease=lease)
-        else:
-            candidates = claimable(executors=executors, project_ids=project_ids)
-            task = _claim_sqlite(candidates, skills, runner=runner, lease=lease)
+        task = _take_first(executors, skills, project_ids, runner=runner, lease=lease)
         return None if task is None else _record_claim(task, runner=runner, actor=actor)
 
 
@@ -82,87 +90,73 @@ def _commit_without_waiting_for_disk() -> None:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _claim_postgres(executors, skills, project_ids, *, runner: str, lease: float) -> Task | None:
-    """One statement: lock the first claimable row no one else holds, take it, return it.
+def _take_first(executors, skills, project_ids, *, runner: str, lease: float) -> Task | None:
+    """One conditional UPDATE: take the first claimable row (still 'ready') and return it, or None.
 
-    The same conditions as `claimable`, written out once as SQL because this is
+    The conditions are those of `claimable`, written out as SQL because this is
     the hot path: building the ORM query cost more than running it.
     """
-    assignments, params = _claim_assignments(runner=runner, lease=lease)
-    params += [executors, timezone.now()]
-    if skills is not None:
-        params.append(json.dumps(skills))
-    if project_ids is not None:
-        params.append(list(project_ids))
-    sql = _postgres_claim_sql(assignments, skills is not None, project_ids is not None)
-    claimed = list(Task.objects.raw(sql, params))
-    return claimed[0] if claimed else None
-
-
-@functools.cache
-def _postgres_claim_sql(assignments: str, by_skills: bool, by_projects: bool) -> str:
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in Task._meta.concrete_fields)
-    edges = Task.depends_on.through._meta.db_table
-    return f"""
-        UPDATE projects_task SET {assignments} WHERE id = (
-            SELECT t.id FROM projects_task t
-            WHERE t.status = 'ready' AND t.executor = ANY(%s) AND (t.not_before IS NULL OR t.not_before <= %s)
-              {"AND t.skills <@ %s::jsonb" if by_skills else ""}
-              {"AND t.project_id = ANY(%s)" if by_projects else ""}
-              AND NOT EXISTS (
-                  SELECT 1 FROM {edges} d JOIN projects_task dep ON dep.id = d.to_task_id
-                  WHERE d.from_task_id = t.id AND dep.status <> 'done')
-            ORDER BY t.priority DESC, t.created_at, t.id
-            LIMIT 1 FOR UPDATE SKIP LOCKED)
-        RETURNING {columns}
-    """  # noqa: S608  (no user input in the text; values are parameters)
-
-
-def _claim_assignments(*, runner: str, lease: float) -> tuple[str, list]:
+    adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     values = {
         "status": TaskStatus.CLAIMED,
         "claimed_by": runner,
         "lease_token": uuid.uuid4().hex,
-        "lease_expires_at": now + timedelta(seconds=lease),
+        "lease_expires_at": adapt(now + timedelta(seconds=lease)),
         "progress": 0,
         "progress_note": "",
-        "updated_at": now,
+        "updated_at": adapt(now),
     }
-    # The text never varies (so the PostgreSQL statement is built once); only the values do.
-    sql = ", ".join(f"{name} = %s" for name in values) + ", attempts = attempts + 1"
-    return sql, list(values.values())
+    params = [*values.values(), *_listed(executors), adapt(now)]
+    if skills is not None:
+        params.append(json.dumps(skills))
+    if project_ids is not None:
+        project_ids = list(project_ids) or [0]
+        params += _listed(project_ids)
+    sql = _claim_sql(
+        settings.IS_POSTGRES, len(executors), skills is not None, None if project_ids is None else len(project_ids)
+    )
+    claimed = list(Task.objects.raw(sql, params))
+    return claimed[0] if claimed else None
 
 
-def _claim_sqlite(candidates: QuerySet[Task], skills: list[str] | None, *, runner: str, lease: float) -> Task | None:
-    task_id = _next_sqlite(candidates, skills)
-    if task_id is None or not _take(task_id, runner=runner, lease=lease):
-        return None
-    return Task.objects.get(pk=task_id)
+def _listed(values) -> list:
+    # PostgreSQL takes one array parameter; SQLite one parameter per item.
+    return [list(values)] if settings.IS_POSTGRES else list(values)
 
 
-def _next_sqlite(candidates: QuerySet[Task], skills: list[str] | None) -> int | None:
-    # SQLite's JSON has no "contained by": check skills here, page by page, in claim order.
-    offered = None if skills is None else set(skills)
-    offset = 0
-    while True:
-        page = list(candidates.values_list("id", "skills")[offset : offset + CANDIDATE_PAGE])
-        for task_id, wanted in page:
-            if offered is None or set(wanted or ()) <= offered:
-                return task_id
-        if len(page) < CANDIDATE_PAGE:
-            return None
-        offset += CANDIDATE_PAGE
+@functools.cache
+def _claim_sql(postgres: bool, executors: int, by_skills: bool, projects: int | None) -> str:
+    def among(count: int) -> str:
+        return "= ANY(%s)" if postgres else f"IN ({', '.join(['%s'] * count)})"
 
-
-def _take(task_id: int, *, runner: str, lease: float) -> bool:
-    """The conditional UPDATE: only a row still 'ready' is taken; the row count says whether we won."""
-    assignments, params = _claim_assignments(runner=runner, lease=lease)
+    if postgres:
+        skills = "t.skills <@ %s::jsonb"
+    else:  # every skill the task wants is among those offered
+        skills = (
+            "NOT EXISTS (SELECT 1 FROM json_each(t.skills) w WHERE w.value NOT IN (SELECT value FROM json_each(%s)))"
+        )
     table = Task._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {assignments} WHERE id = %s AND status = %s",  # noqa: S608
-                       [*params, task_id, TaskStatus.READY])  # fmt: skip
-        return cursor.rowcount == 1
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in Task._meta.concrete_fields)
+    edges = Task.depends_on.through._meta.db_table
+    assignments = (
+        "status = %s, claimed_by = %s, lease_token = %s, lease_expires_at = %s, progress = %s, "
+        "progress_note = %s, updated_at = %s, attempts = attempts + 1"
+    )
+    return f"""
+        UPDATE {table} SET {assignments} WHERE status = 'ready' AND id = (
+            SELECT t.id FROM {table} t
+            WHERE t.status = 'ready' AND t.executor {among(executors)}
+              AND (t.not_before IS NULL OR t.not_before <= %s)
+              {f"AND {skills}" if by_skills else ""}
+              {f"AND t.project_id {among(projects)}" if projects is not None else ""}
+              AND NOT EXISTS (
+                  SELECT 1 FROM {edges} d JOIN {table} dep ON dep.id = d.to_task_id
+                  WHERE d.from_task_id = t.id AND dep.status <> 'done')
+            ORDER BY t.priority DESC, t.created_at, t.id
+            LIMIT 1 {"FOR UPDATE SKIP LOCKED" if postgres else ""})
+        RETURNING {columns}
+    """  # noqa: S608  (no user input in the text; every value is a parameter)
 
 
 def _record_claim(task: Task, *, runner: str, actor) -> Task:
@@ -180,7 +174,14 @@ def _open_attempt(task: Task, *, runner: str) -> None:
                  started_at)
                 SELECT %s, COALESCE(MAX(number), 0) + 1, %s, %s, '', '', %s, 0, 0, 0, %s
                 FROM {TaskAttempt._meta.db_table} WHERE task_id = %s""",  # noqa: S608
-            [task.pk, runner, TaskAttempt.Outcome.RUNNING, json.dumps(run_context(task)), timezone.now(), task.pk],
+            [
+                task.pk,
+                runner,
+                TaskAttempt.Outcome.RUNNING,
+                json.dumps(run_context(task)),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                task.pk,
+            ],  # fmt: skip
         )
 
 

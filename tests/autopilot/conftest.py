@@ -7,6 +7,7 @@ import pytest
 
 from autopilot.loop import RunLoop
 from llmrouting import config
+from llmrouting.catalog import seed_defaults
 from llmrouting.models import Deployment, DeploymentHealth, Provider
 from llmrouting.router import shared_learner
 from projects.engine import runner
@@ -30,6 +31,13 @@ def _fresh_routing_state():
     config.invalidate()
     shared_learner.reset()
     yield
+    config.invalidate()
+
+
+@pytest.fixture
+def seeded_providers(db):
+    """The providers the llmrouting data migration seeds (a transactional test's flush removes them)."""
+    seed_defaults(Provider, Deployment, DeploymentHealth)
     config.invalidate()
 
 

@@ -180,7 +180,7 @@ def test_a_fresh_loop_carries_on_after_a_restart(emulator, deployment, goal, mai
     assert ReviewItem.objects.filter(status="approved", decided_by_rule__name="all shell").count() == 3
 
 
-def test_demo_goal_runs_offline_to_the_review_queue(admin_user):
+def test_demo_goal_runs_offline_to_the_review_queue(admin_user, seeded_providers):
     """`make run`'s demo: the offline demo provider, the template plan, one rule-approved check."""
     from projects.demo import seed_demo
     from projects.models import Goal
@@ -191,7 +191,7 @@ def test_demo_goal_runs_offline_to_the_review_queue(admin_user):
     run = _start(client, goal, budget_cap="1.00")
     loop = drive()
     run.refresh_from_db()
-    assert run.status == "awaiting_approval"
+    assert run.status == "awaiting_approval", run.reason
     client.post(f"/api/autopilot/runs/{run.pk}/approve/")
     drive(loop)
     items = {item.task.autopilot_link.ref: item for item in ReviewItem.objects.filter(run=run)}

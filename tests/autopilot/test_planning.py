@@ -111,7 +111,7 @@ def test_no_deployment_fails_planning_with_the_router_reason(run):
     assert run.status == "failed" and run.reason.startswith("Planning failed: No enabled, healthy deployment")
 
 
-def test_offline_demo_provider_plans_with_the_template(run):
+def test_offline_demo_provider_plans_with_the_template(run, seeded_providers):
     RunLoop().step()  # only the seeded, simulated demo provider is enabled
     run.refresh_from_db()
     plan = Plan.objects.get(run=run)

@@ -72,8 +72,7 @@ def test_killing_every_process_mid_run_then_starting_again_completes_the_run(
             message="the run to complete after the restart",
         )
     finally:
-        for process in processes:
-            eh.stop(process)
+        kill_all(processes)
     t2 = Task.objects.get(autopilot_link__ref="t2")
     assert list(t2.attempt_set.order_by("number").values_list("outcome", flat=True)) == ["lease_expired", "succeeded"]
     assert ReviewItem.objects.filter(run=run, status="approved").count() == 3

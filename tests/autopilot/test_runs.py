@@ -141,3 +141,47 @@ def test_demo_seed_gives_a_goal_to_run_and_a_rule(admin_user):
     goal = Goal.objects.get(title__startswith="Autopilot demo")
     rule = ApprovalRule.objects.get(project=goal.project)
     assert rule.executor == "shell" and rule.test_marker == "TESTS PASSED"
+
+
+def test_bad_input_is_a_clear_400(clients, planned):
+    client = clients["maintainer"]
+    assert client.post("/api/autopilot/runs/", {"goal": "abc"}, format="json").status_code == 400
+    assert client.post("/api/autopilot/runs/", {"goal": 999999}, format="json").status_code == 400
+    url = f"/api/autopilot/runs/{planned.pk}/"
+    assert "parallelism" in client.patch(url, {"parallelism": 0}, format="json").json()
+    assert "budget_cap" in client.patch(url, {"budget_cap": "lots"}, format="json").json()
+    assert client.post("/api/reviews/999999/approve/").status_code == 404
+
+
+def test_plan_kind_reaches_the_llm_executor_hints(maintainer, planned):
+    from autopilot.models import Plan
+
+    plan = Plan.objects.get(run=planned)
+    plan.data["tasks"][0]["kind"] = "docs"
+    plan.save()
+    runs.run_approve(planned, actor=maintainer)
+    task = Task.objects.get(autopilot_link__ref="t1")
+    assert task.metadata["llm"] == {"kind": "autopilot.docs"} and task.metadata["autopilot"]["ref"] == "t1"
+
+
+def test_admin_starts_a_run_from_a_goal(admin_user, client, goal):
+    client.force_login(admin_user)
+    response = client.post("/admin/autopilot/autopilotrun/add/", {"goal": goal.pk, "budget_cap": "2", "parallelism": 3})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    run = AutopilotRun.objects.get()
+    assert (run.project_id, run.status, run.parallelism, run.created_by) == (goal.project_id, "planning", 3, admin_user)
+
+
+def test_lists_use_a_constant_number_of_queries(clients, project, django_assert_max_num_queries):
+    from autopilot.services.reviews import review_collect
+
+    for index in range(5):
+        goal = Goal.objects.create(project=project, title=f"g{index}")
+        AutopilotRun.objects.create(project=project, goal=goal)
+        review_collect(Task.objects.create(project=project, title=f"t{index}", status="review", attempts=1))
+    with django_assert_max_num_queries(8):
+        assert clients["viewer"].get("/api/reviews/").json()["count"] == 5
+    with django_assert_max_num_queries(8):
+        assert clients["viewer"].get("/api/autopilot/runs/").json()["count"] == 5
+    with django_assert_max_num_queries(10):
+        assert clients["viewer"].get("/api/autopilot/goals/").json()["count"] == 5

@@ -159,6 +159,7 @@ async def client_group(url: str, token: str, after: int, clients: int, events: i
         tasks = [asyncio.create_task(c.run(session, url, token, after, r)) for c, r in zip(group, readies, strict=True)]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
         print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)  # the worker has committed everything
         try:
             await asyncio.wait_for(asyncio.gather(*(c.done.wait() for c in group)), drain)
         except TimeoutError:
@@ -173,10 +174,11 @@ def measure(port: int, token: str, after: int, args, start_worker) -> dict:
     """Clients in several processes (as browsers would be), so no one client loop's backlog skews receipt."""
     url = f"ws://127.0.0.1:{port}/ws/board/"
     shares = [len(range(i, args.clients, args.client_processes)) for i in range(args.client_processes)]
-    drain = str(args.events / args.rate + args.drain_seconds)
+    drain = str(args.drain_seconds)
     groups = [
         subprocess.Popen(
             [sys.executable, __file__, "--client-group", url, token, str(after), str(n), str(args.events), drain],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -186,12 +188,22 @@ def measure(port: int, token: str, after: int, args, start_worker) -> dict:
     for group in groups:
         if group.stdout.readline().strip() != "ready":
             raise SystemExit("a client group failed to connect")
+    began = time.monotonic()
     stamps = start_worker()
-    reports = [json.loads(group.communicate()[0]) for group in groups]
+    committed_in = time.monotonic() - began
+    reports = [json.loads(group.communicate("done\n")[0]) for group in groups]
     receipts = [{int(k): v for k, v in r.items()} for report in reports for r in report["received"]]
     latencies = [(at - stamps[i]) * 1000 for received in receipts for i, at in received.items()]
     received = sum(len(r) for r in receipts)
+    per_client = sorted(len(r) for r in receipts)
+    if per_client and per_client[0] < args.events:
+        print(
+            f"  per-client receipts: min {per_client[0]}, median {per_client[len(per_client) // 2]}, "
+            f"max {per_client[-1]}; clients short: {sum(n < args.events for n in per_client)}",
+            flush=True,
+        )
     return {
+        "rate": args.events / committed_in,
         "received": received,
         "lost": args.clients * args.events - received,
         "duplicates": sum(report["duplicates"] for report in reports),
@@ -216,7 +228,7 @@ def run_mode(mode: str, args) -> dict:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(data_dir / "daphne.log", "wb"),  # noqa: SIM115
+        stderr=open(ROOT / "var" / f"bench-board-daphne-{mode}.log", "wb"),  # noqa: SIM115
         start_new_session=True,
     )
 
@@ -246,7 +258,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=100.0, help="events committed per second by the worker")
-    parser.add_argument("--drain-seconds", type=float, default=30.0)
+    parser.add_argument("--drain-seconds", type=float, default=30.0, help="how long to wait after the last commit")
     parser.add_argument("--client-processes", type=int, default=4)
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/bench_board")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
@@ -265,6 +277,7 @@ def main() -> None:
     for label, key in rows:
         print(f"{label:<22}" + "".join(f"{r[key]:>14.1f}" for r in results.values()))
     print(f"{'target p99 ms':<22}" + "".join(f"{TARGET_P99_MS[m]:>14.0f}" for m in results))
+    print(f"{'achieved commits/s':<22}" + "".join(f"{r['rate']:>14.1f}" for r in results.values()))
     for label, key in [("messages received", "received"), ("events lost", "lost"), ("duplicates", "duplicates")]:
         print(f"{label:<22}" + "".join(f"{r[key]:>14}" for r in results.values()))
     verdicts = [r["lost"] == 0 and r["duplicates"] == 0 and r["p99"] <= TARGET_P99_MS[m] for m, r in results.items()]

@@ -40,8 +40,15 @@ def create_tasks(count: int) -> None:
 
     project = Project.objects.create(name="Drain", slug="drain")
     rows = [
-        Task(project=project, title=f"noop {i}", description="true", status=TaskStatus.READY, executor="shell",
-             metadata={"needs_review": False}, max_attempts=3)  # fmt: skip
+        Task(
+            project=project,
+            title=f"noop {i}",
+            description="true",
+            status=TaskStatus.READY,
+            executor="shell",
+            metadata={"needs_review": False},
+            max_attempts=3,
+        )  # fmt: skip
         for i in range(count)
     ]
     Task.objects.bulk_create(rows, batch_size=1000)
@@ -84,6 +91,7 @@ def main() -> None:
         "ARCHITECT_DISPATCH_CAPACITY": str(args.capacity),
         "ARCHITECT_DISPATCH_LEASE_SECONDS": "1800",
         "ARCHITECT_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
     }
     os.environ.update(env)
     import django

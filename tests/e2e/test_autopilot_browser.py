@@ -15,6 +15,8 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from playwright.sync_api import expect, sync_playwright
 
 from autopilot.models import AutopilotRun, ReviewItem
+from llmrouting.catalog import seed_defaults
+from llmrouting.models import Deployment, DeploymentHealth, Provider
 from projects.demo import seed_demo
 from tests.projects.live_processes import Daphne, start, stop
 
@@ -45,6 +47,7 @@ def stack(django_db_setup):
 
 @pytest.fixture
 def newcomer(admin_user):
+    seed_defaults(Provider, Deployment, DeploymentHealth)  # the demo provider, gone after other tests' flush
     admin_user.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt(), iterations=1000)
     admin_user.save(update_fields=["password"])
     seed_demo(admin_user)

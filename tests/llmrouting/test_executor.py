@@ -106,3 +106,24 @@ def test_cancel_stops_before_the_next_attempt(make, emulator, project):
 
     assert not outcome.succeeded and "cancelled" in outcome.error
     assert len(emulator.requests) == 1  # the retry never started
+
+
+def test_the_task_engine_runs_an_llm_task_end_to_end(make, emulator, project, settings):
+    from projects.engine.claim import claim_next
+    from projects.engine.runner import run_task
+    from projects.models import TaskStatus
+
+    settings.ARCHITECT_LEASE_SECONDS = 30
+    make("openai", price="1")
+    emulator.set_reply("Here are the release notes.")
+    task = Task.objects.create(project=project, title="Notes", description="Write notes", executor="llm",
+                               status=TaskStatus.READY)  # fmt: skip
+
+    claimed = claim_next(runner="dispatcher", executors=["llm"])
+    run_task(claimed.pk, claimed.lease_token, "worker-1")
+
+    task.refresh_from_db()
+    call = LLMCall.objects.get(task=task)
+    assert (task.status, task.result) == (TaskStatus.REVIEW, "Here are the release notes.")
+    assert (task.prompt_tokens, task.completion_tokens) == (call.prompt_tokens, call.completion_tokens)
+    assert task.cost == call.cost.quantize(Decimal("0.000001")) > 0  # Task.cost keeps 6 decimal places

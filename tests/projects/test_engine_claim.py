@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from projects.engine.claim import claim_next
+from projects.engine.claim import claim_next, claimable
 from projects.engine.dispatcher import Dispatcher
 from projects.models import Task, TaskStatus
 from tests.projects import engine_helpers
@@ -23,6 +23,15 @@ def test_claims_by_priority_then_age(project):
     young_high = make_task(project, title="young high", status=TaskStatus.READY, priority=8)
     assert [claim().pk for _ in range(3)] == [high.pk, young_high.pk, old_low.pk]
     assert claim() is None
+
+
+def test_claim_follows_the_order_of_the_claimable_queue(project):
+    first = make_task(project, title="a", status=TaskStatus.READY, priority=3)
+    blocked_by_first = make_task(project, title="b", status=TaskStatus.READY, priority=9, depends_on=[first])
+    later = make_task(project, title="c", status=TaskStatus.READY, priority=3)
+    queue = list(claimable(executors=["shell"]).values_list("id", flat=True))
+    assert queue == [first.pk, later.pk] and blocked_by_first.pk not in queue
+    assert [claim().pk, claim().pk] == queue
 
 
 def test_claim_takes_a_lease_and_opens_an_attempt(project, settings):

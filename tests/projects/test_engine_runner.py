@@ -3,7 +3,6 @@
 import os
 import subprocess
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -100,7 +99,7 @@ def test_after_max_attempts_the_task_fails_keeping_the_last_error(project):
     task = make_task(
         project, status=TaskStatus.READY, description="echo try-$ARCHITECT_ATTEMPT; exit 1", max_attempts=3
     )
-    for number in (1, 2, 3):
+    for _ in range(3):
         Task.objects.filter(pk=task.pk).update(not_before=None)
         claimed = claim_next(runner="d", executors=["shell"])
         run_task(task.pk, claimed.lease_token, "w")

@@ -92,3 +92,18 @@ def test_the_panel_shows_alerts(client, viewer, session):
     client.force_login(viewer)
     panel = client.get("/sessions/").content.decode()
     assert "Waiting for a person" in panel and "git push --force?" in panel
+
+
+def test_metrics_count_sessions_by_profile_and_state(clients, session):
+    AgentSession.objects.filter(pk=session.pk).update(alert="Allow?", state=S.WAITING_CONFIRMATION)
+    text = clients["admin"].get("/metrics").content.decode()
+    assert 'architect_agent_sessions{profile="claude",state="waiting_confirmation"} 1.0' in text
+    assert "architect_agent_session_alerts 1.0" in text
+
+
+def test_the_demo_has_an_agent_task_for_the_bash_pool(admin_user):
+    from projects.demo import seed_demo
+
+    seed_demo(admin_user)
+    task = Task.objects.get(title="Say hello from an agent session")
+    assert (task.executor, task.status, task.metadata) == ("agent", "ready", {"agent_profile": "bash"})

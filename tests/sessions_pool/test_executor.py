@@ -167,3 +167,29 @@ def test_abandon_frees_the_session_and_removes_the_worktree(project, repo, idle_
     assert session.task_id is None and session.restarts == 1
     assert not __import__("os").path.exists(state["worktree"])
     assert state["branch"] not in git(repo, "branch", "--list")
+
+
+def test_with_no_idle_session_the_task_waits_until_the_supervisor_grows_the_pool(project, fake_profile):
+    task = Task.objects.create(project=project, title="t", description="[noconfirm] note", executor="agent",
+                               status="running", metadata={"agent_profile": "claude"})  # fmt: skip
+    executor = get_executor("agent")
+    handle = executor.start(make_run(task))
+    assert executor.poll(handle) is None and handle.phase == "waiting"
+    assert not AgentSession.objects.exists()
+
+    outcome = run_to_outcome(executor, handle, supervisor=Supervisor())
+
+    assert outcome.succeeded, outcome.error
+    assert AgentSession.objects.count() == 1  # demand 1 (the running task), min 0
+
+
+def test_tasks_for_missing_or_uninstalled_profiles_fail_without_retry(project, fake_profile):
+    executor = get_executor("agent")
+    task = Task.objects.create(project=project, title="t", executor="agent", status="running",
+                               metadata={"agent_profile": "no-such-profile"})  # fmt: skip
+    outcome = executor.poll(executor.start(make_run(task)))
+    assert not outcome.retryable and "No enabled agent profile for 'no-such-profile'" in outcome.error
+    fake_profile.command = "not-installed-agent --x"
+    fake_profile.save()
+    outcome = executor.poll(executor.start(make_run(task, metadata={})))  # the default profile: claude
+    assert not outcome.retryable and "not installed on this machine" in outcome.error

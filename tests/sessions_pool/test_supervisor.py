@@ -121,3 +121,17 @@ def test_the_command_runs_one_step_and_stops_sessions_of_disabled_profiles(fake_
     call_command("supervise_sessions", "--once")
     assert AgentSession.objects.get(pk=session.pk).state == S.STOPPED
     assert not tmux.exists(session.name)
+
+
+def test_work_spreads_over_idle_sessions_least_recently_used_first(fake_profile, project):
+    first, second = (services.session_spawn(profile=fake_profile) for _ in range(2))
+    wait_for(all_idle(fake_profile, 2), step=Supervisor().step)
+    tasks = [Task.objects.create(project=project, title=f"t{n}", executor="agent", status="running") for n in range(3)]
+    AgentSession.objects.filter(pk=first.pk).update(last_activity_at=timezone.now() - timedelta(minutes=5))
+
+    assert services.session_claim(profile=fake_profile, task_id=tasks[0].pk).pk == first.pk
+    assert services.session_claim(profile=fake_profile, task_id=tasks[1].pk).pk == second.pk
+    assert services.session_claim(profile=fake_profile, task_id=tasks[2].pk) is None  # never two tasks in one
+    services.session_release(AgentSession.objects.get(pk=first.pk), task_id=tasks[0].pk)
+    Supervisor().step()  # sees it back at its prompt
+    assert services.session_claim(profile=fake_profile, task_id=tasks[2].pk).pk == first.pk

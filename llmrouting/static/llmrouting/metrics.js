@@ -16,7 +16,7 @@
   let lastEventId = 0;
   window.llmMetrics = { refreshes: 0, data: null };
 
-  const money = (v) => "$" + (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(4));
+  const money = (v) => "$" + (v === 0 ? "0" : v >= 100 ? v.toFixed(0) : v >= 0.01 ? v.toFixed(2) : v.toPrecision(2));
   const pct = (v) => (v * 100).toFixed(1) + " %";
   const ms = (v) => (v === null || v === undefined ? "–" : v.toFixed(0) + " ms");
 
@@ -109,14 +109,14 @@
     const W = 360, row = 22;
     const chart = svg("svg", { viewBox: `0 0 ${W} ${top.length * row}`, role: "img" });
     top.forEach((item, i) => {
-      const w = Math.max(1, (W - 170) * item.cost / max);
+      const w = Math.max(1, (W - 200) * item.cost / max);
       chart.append(svg("rect", { x: 110, y: i * row + 4, width: w, height: row - 8, fill: item.simulated ? "#f59f00" : COLORS[0], rx: 2 }));
       const name = svg("text", { x: 104, y: i * row + 15, "text-anchor": "end", "font-size": 10 });
       name.textContent = (item.name.length > 18 ? item.name.slice(0, 17) + "…" : item.name) + (item.simulated ? "*" : "");
       const tip = svg("title", {}); tip.textContent = `${item.name}${simTag(item)}: ${money(item.cost)}, ${item.calls} calls, ${item.errors} errors`;
       name.append(tip);
       const value = svg("text", { x: 114 + w, y: i * row + 15, "font-size": 10, fill: "#6b7280" });
-      value.textContent = `${money(item.cost)} · ${item.calls}`;
+      value.textContent = `${money(item.cost)} · ${item.calls} calls`;
       chart.append(name, value);
     });
     const note = top.some((i) => i.simulated) ? el("p", { class: "lm-empty" }, "* simulated (demo provider)") : "";

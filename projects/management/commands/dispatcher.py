@@ -2,6 +2,7 @@ import signal
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
 
 from projects.engine import conf
 from projects.engine.dispatcher import Dispatcher
@@ -33,7 +34,14 @@ class Command(BaseCommand):
         )
         total = 0
         while not self.stopping:
-            dispatched = dispatcher.step()
+            try:
+                dispatched = dispatcher.step()
+            except DatabaseError as exc:
+                # A busy or restarting database is not a reason to stop dispatching: wait and try again.
+                self.stderr.write(f"Dispatcher step failed, retrying: {exc}")
+                close_old_connections()
+                time.sleep(max(interval, 1.0))
+                continue
             total += dispatched
             if dispatched:
                 self.stdout.write(f"Dispatched {dispatched} task(s) ({total} since start).")
