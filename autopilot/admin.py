@@ -60,6 +60,9 @@ class AutopilotRunAdmin(admin.ModelAdmin):
             return ["goal", *self.SETTINGS]
         return ["project", "goal", "status", "reason", *self.SETTINGS, "created_by", "started_at", "finished_at"]
 
+    def get_inlines(self, request, obj=None):
+        return [] if obj is None else self.inlines
+
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["project", "goal", *self.readonly_fields]
 
@@ -148,3 +151,17 @@ class ApprovalRuleAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             rules.rule_delete(obj, actor=request.user)
+
+
+@admin.register(RunTask)
+class RunTaskAdmin(admin.ModelAdmin):
+    list_display = ["id", "run", "ref", "task", "plan"]
+    list_filter = ["run__status"]
+    search_fields = ["ref", "task__title"]
+    readonly_fields = ["run", "task", "ref", "plan"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -37,8 +37,10 @@ class BoardConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.access = None
         self.log = live.DeliveryLog()
-        self.replaying = False
+        # Hold live events until the client says where to resume from, so they come after the replay.
+        self.replaying = True
         self.pending: list[tuple[int, int | None, str]] = []
+        self.resumed_once = False
         self.watcher = None
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -69,17 +71,15 @@ class BoardConsumer(AsyncWebsocketConsumer):
 
     async def resume(self, after: int) -> None:
         """Replay from the outbox; live events arriving meanwhile wait in `pending`, then go through the log."""
+        self.resumed_once = True
         if await database_sync_to_async(live.resume_point_lost)(after):
             await self.send_json({"type": "resync"})
             return
         self.replaying = True
         try:
             await self.replay(after)
-            # More may arrive while these are sent; stay in replay mode until none is left.
-            while self.pending:
-                await self.deliver(*self.pending.pop(0))
         finally:
-            self.replaying = False
+            await self.go_live()
         await self.send_json({"type": "resumed", "last_id": self.log.last_id or after})
 
     async def replay(self, after: int) -> None:
@@ -92,6 +92,12 @@ class BoardConsumer(AsyncWebsocketConsumer):
             if len(batch) < live.REPLAY_BATCH:
                 return
             cursor = batch[-1]["id"]
+
+    async def go_live(self) -> None:
+        # More may arrive while these are sent; stay in replay mode until none is left.
+        while self.pending:
+            await self.deliver(*self.pending.pop(0))
+        self.replaying = False
 
     async def offer(self, event_id: int, project_id: int | None, text: str) -> None:
         """A live event from this process's feed (projects.relay)."""
@@ -111,6 +117,9 @@ class BoardConsumer(AsyncWebsocketConsumer):
         """Repair delivery gaps every tick; re-check the login now and then."""
         since_check = 0.0
         try:
+            await asyncio.sleep(self.tick_seconds)
+            if not self.resumed_once:
+                await self.go_live()  # a client that never resumes gets live events from here on
             while True:
                 await asyncio.sleep(self.tick_seconds)
                 await self.repair_gaps()

@@ -145,13 +145,14 @@ class AgentExecutor(Executor):
         if observation.crashed:
             self._fail(handle, session, f"The agent crashed: {observation.session.last_error}")
             return
-        text = services.session_turn_text(session)
-        if self._turn_over(observation.session, observation.reading.state, text):
-            self._finish(handle, observation.session, observation.reading.state, text)
-
-    def _turn_over(self, session: AgentSession, state: str | None, text: str) -> bool:
+        state = observation.reading.state
         if state not in (S.IDLE, S.ERROR):
-            return False
+            return
+        text = services.session_turn_text(session, pane=observation.pane)
+        if self._turn_over(observation.session, text):
+            self._finish(handle, observation.session, state, text)
+
+    def _turn_over(self, session: AgentSession, text: str) -> bool:
         if session.turn_seen_busy or detection.finished(text, session.profile):
             return True
         quiet = session.last_activity_at and (time.time() - session.last_activity_at.timestamp()) > QUIET_SECONDS

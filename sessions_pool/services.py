@@ -31,6 +31,9 @@ S = SessionState
 SUPERVISOR = "supervisor"
 TAIL_LINES = 20
 ACTIVITY_WRITE_SECONDS = 2.0
+CRASH_LOOP = "Crash loop"
+CRASH_LOOP_SECONDS = 10  # a session that dies this soon after starting,
+CRASH_LOOP_RESTARTS = 5  # this many times, is left in error instead of restarted again
 PROFILE_FIELDS = {f.name for f in AgentProfile._meta.concrete_fields} - {"id"}
 
 
@@ -119,6 +122,8 @@ def session_spawn(*, profile: AgentProfile, actor=SUPERVISOR) -> AgentSession:
     """Start a new tmux session running PROFILE's agent in the session's own directory."""
     if not profile.enabled:
         raise DomainError(f"Profile {profile.name!r} is disabled.")
+    if not profile_runnable(profile):
+        raise DomainError(f"Profile {profile.name!r} runs {profile.command!r}, which is not installed here.")
     name = f"{profile.name}-{secrets.token_hex(3)}"
     home = conf.sessions_dir() / name
     home.mkdir(parents=True, exist_ok=True)
@@ -231,8 +236,28 @@ def _exit_reason(session: AgentSession, pane: tmux.PaneInfo) -> str:
 def _crashed(session: AgentSession, pane, reason: str) -> Observation:
     if session.state == S.STOPPED:
         return Observation(session, detection.Reading(S.STOPPED), pane)
+    if session.state == S.ERROR and session.last_error.startswith(CRASH_LOOP):
+        return Observation(session, detection.Reading(S.ERROR), pane, crashed=True)
+    if _crash_looping(session):
+        _give_up(session, reason)
+        return Observation(session, detection.Reading(S.ERROR), pane, crashed=True)
     restarted = session_restart(session, actor=SUPERVISOR, reason=reason, expected_restarts=session.restarts)
     return Observation(restarted or _reload(session), detection.Reading(S.ERROR), pane, crashed=True)
+
+
+def _crash_looping(session: AgentSession) -> bool:
+    """Dies again right after each restart: restarting it every tick would only burn CPU."""
+    young = session.started_at and (timezone.now() - session.started_at).total_seconds() < CRASH_LOOP_SECONDS
+    return bool(young and session.restarts >= CRASH_LOOP_RESTARTS)
+
+
+def _give_up(session: AgentSession, reason: str) -> None:
+    error = f"{CRASH_LOOP} after {session.restarts} restarts; last: {reason}. Fix the profile, then restart it."
+    with transaction.atomic():
+        AgentSession.objects.filter(pk=session.pk).update(state=S.ERROR, last_error=error, task=None)
+        previous = session.state
+        session.state, session.last_error, session.task_id = S.ERROR, error, None
+        _session_event(session, actor=SUPERVISOR, verb="alert", prompt="", reason=error, previous=previous)
 
 
 def _next_state(session: AgentSession, reading: detection.Reading, changed: bool) -> str:
@@ -380,10 +405,11 @@ def session_interrupt(session: AgentSession) -> None:
         pass  # the session is gone: nothing left to interrupt
 
 
-def session_turn_text(session: AgentSession) -> str:
+def session_turn_text(session: AgentSession, pane: tmux.PaneInfo | None = None) -> str:
+    """What the pane shows from the line the turn's prompt was typed on (PANE: a fresh read to save one)."""
     if session.turn_start_line is None:
         return ""
-    return "\n".join(tmux.capture_from(session.name, session.turn_start_line)).rstrip()
+    return "\n".join(tmux.capture_from(session.name, session.turn_start_line, pane=pane)).rstrip()
 
 
 def session_release(session: AgentSession, *, task_id: int, prompt_tokens: int = 0, completion_tokens: int = 0):

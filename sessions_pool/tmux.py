@@ -8,10 +8,12 @@ with its exit status instead of the session silently disappearing.
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import libtmux
 
@@ -112,9 +114,9 @@ def snapshot(name: str, *, start: int | None = None) -> tuple[PaneInfo, list[str
     return _parse_pane(lines[0]), lines[1:]
 
 
-def capture_from(name: str, absolute_line: int) -> list[str]:
+def capture_from(name: str, absolute_line: int, *, pane: PaneInfo | None = None) -> list[str]:
     """The pane's text from ABSOLUTE_LINE (counted from the top of the scrollback) to the bottom."""
-    info, _ = snapshot(name)
+    info = pane or snapshot(name)[0]
     relative = absolute_line - info.history_size
     return snapshot(name, start=relative)[1]
 
@@ -174,4 +176,11 @@ def snapshots(names: list[str]) -> dict[str, tuple[PaneInfo, list[str]]]:
 
 
 def kill_server() -> None:
+    """Stop the private server and remove its socket file (tmux leaves it behind)."""
     server().cmd("kill-server")
+    socket_path().unlink(missing_ok=True)
+
+
+def socket_path() -> Path:
+    base = os.environ.get("TMUX_TMPDIR") or "/tmp"  # noqa: S108  (tmux's own default)
+    return Path(base) / f"tmux-{os.getuid()}" / conf.tmux_socket()

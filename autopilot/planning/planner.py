@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from architect.errors import DomainError
 from autopilot.planning import schema
 from projects.models import Bug, Goal, Task
 
@@ -53,6 +54,7 @@ class Attempt:
 @dataclass
 class Outcome:
     attempts: list[Attempt] = field(default_factory=list)
+    error: str = ""  # why the retry could not be made (the router refused), after a first invalid answer
 
     @property
     def plan(self) -> dict | None:
@@ -68,19 +70,26 @@ def plan_goal(goal: Goal, *, done: dict[str, Task] | None = None, actor=None) ->
     for number in range(MAX_ATTEMPTS):
         if number:
             prompt = retry_prompt(prompt, outcome.attempts[-1])
-        attempt = ask(goal, prompt, known_refs=frozenset(done), actor=actor)
+        try:
+            attempt = ask(goal, prompt, known_refs=frozenset(done), actor=actor, escalation=number)
+        except DomainError as exc:
+            if not outcome.attempts:
+                raise
+            outcome.error = describe(exc)  # keep the first answer (and what it cost) on record
+            break
         outcome.attempts.append(attempt)
         if attempt.valid:
             break
     return outcome
 
 
-def ask(goal: Goal, prompt: str, *, known_refs: frozenset[str], actor) -> Attempt:
+def ask(goal: Goal, prompt: str, *, known_refs: frozenset[str], actor, escalation: int = 0) -> Attempt:
+    """One routed call; a retry after an invalid plan asks the router for a stronger tier (ESCALATION)."""
     from llmrouting.router import LLMRequest, route
 
     request = LLMRequest(
         prompt=prompt, system=system_prompt(), project_id=goal.project_id, kind=PLAN_KIND, max_tokens=4000,
-        actor=actor or "autopilot",
+        escalation=escalation, actor=actor or "autopilot", **_json_mode(LLMRequest),
     )  # fmt: skip
     result = route(request)
     plan, errors = schema.parse(result.text)
@@ -90,6 +99,17 @@ def ask(goal: Goal, prompt: str, *, known_refs: frozenset[str], actor) -> Attemp
     if plan is not None:
         errors = schema.validate(plan, known_refs=known_refs)
     return Attempt(result.text, plan, errors, source, str(result.request_id), result.cost)
+
+
+def _json_mode(request_class) -> dict:
+    # Ask for a JSON object where the router can pass it on; the instructions say so either way.
+    fields = getattr(request_class, "__dataclass_fields__", {})
+    return {"response_format": {"type": "json_object"}} if "response_format" in fields else {}
+
+
+def describe(exc: DomainError) -> str:
+    details = exc.details.get("failures") or exc.details.get("excluded") or []
+    return exc.message + "".join(f"\n- {line}" for line in details)
 
 
 def system_prompt() -> str:

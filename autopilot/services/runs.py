@@ -26,8 +26,11 @@ from projects.services.events import event_record
 
 logger = logging.getLogger(__name__)
 S = RunStatus
-# Tasks of a run that count against its parallelism: queued, being worked on or waiting for review.
-IN_FLIGHT = (TaskStatus.READY, *ACTIVE_STATUSES, TaskStatus.REVIEW)
+# Tasks of a run that count against its parallelism: queued or being worked on. Work waiting for a
+# reviewer does not hold a slot, so a slow review never stalls independent tasks.
+EXECUTING = (TaskStatus.READY, *ACTIVE_STATUSES)
+# Tasks that may still move on their own or by a review: the run is not finished while any exist.
+IN_FLIGHT = (*EXECUTING, TaskStatus.REVIEW)
 UNSTARTED = (TaskStatus.BACKLOG, TaskStatus.READY, TaskStatus.BLOCKED)
 
 
@@ -134,9 +137,10 @@ def run_plan(run: AutopilotRun, *, actor="autopilot") -> AutopilotRun:
     try:
         outcome = planner.plan_goal(run.goal, done=finished_refs(run), actor=actor)
     except DomainError as exc:
-        details = exc.details.get("failures") or exc.details.get("excluded") or []
-        reason = "Planning failed: " + exc.message + "".join(f"\n- {line}" for line in details)
-        return _fail_planning(run, actor=actor, reason=reason)
+        return _fail_planning(run, actor=actor, reason="Planning failed: " + planner.describe(exc))
+    except Exception as exc:  # noqa: BLE001  (a bug must stop the run clearly, not retry and spend forever)
+        logger.exception("Planning run %s failed", run.pk)
+        return _fail_planning(run, actor=actor, reason=f"Planning failed unexpectedly: {type(exc).__name__}: {exc}")
     return _record_planning(run, outcome, actor=actor)
 
 
@@ -150,13 +154,20 @@ def _record_planning(run: AutopilotRun, outcome: planner.Outcome, *, actor) -> A
     _learn_from_attempts(plans, actor=actor)
     run.locked_until, run.locked_by = None, ""
     if outcome.plan is None:
-        last = outcome.attempts[-1]
-        reason = (f"The planner's answer was not a valid plan after {len(outcome.attempts)} attempts; "
-                  "the last one was refused because:\n" + "\n".join(f"- {e}" for e in last.errors))  # fmt: skip
-        return _move(run, to=S.FAILED, actor=actor, verb="failed", reason=reason)
+        return _move(run, to=S.FAILED, actor=actor, verb="failed", reason=_refusal(outcome))
     if run.auto_approve_plan:
         return _approve(run, plans[-1], actor=actor, by_policy=True)
     return _move(run, to=S.AWAITING_APPROVAL, actor=actor, verb="planned", extra={"plan": plans[-1].number})
+
+
+def _refusal(outcome: planner.Outcome) -> str:
+    last = outcome.attempts[-1]
+    count = len(outcome.attempts)
+    reason = (f"The planner's answer was not a valid plan after {count} attempt{'s' if count > 1 else ''}; "
+              "the last one was refused because:\n" + "\n".join(f"- {e}" for e in last.errors))  # fmt: skip
+    if outcome.error:
+        reason += "\nThe retry could not be made: " + outcome.error
+    return reason
 
 
 def _save_attempts(run: AutopilotRun, outcome: planner.Outcome) -> list[Plan]:
@@ -397,7 +408,7 @@ def _queue_startable(run: AutopilotRun, *, actor) -> int:
     run = _locked(run)
     if run.status != S.RUNNING:
         return 0
-    free = run.parallelism - Task.objects.filter(autopilot_link__run=run, status__in=IN_FLIGHT).count()
+    free = run.parallelism - Task.objects.filter(autopilot_link__run=run, status__in=EXECUTING).count()
     queued = 0
     for task in startable(run)[: max(0, free)]:
         task_services.task_queue(task, actor=actor, reason=f"Started by autopilot run {run.pk}.")

@@ -149,3 +149,35 @@ def test_planning_lock_of_a_dead_loop_is_taken_over(run):
     )
     assert RunLoop().claim_planning().pk == run.pk
     assert RunLoop().claim_planning() is None  # now held by a live loop
+
+
+def test_router_refusing_the_retry_keeps_the_first_answer_and_says_why(emulator, deployment, run, monkeypatch):
+    from autopilot.planning import planner
+    from llmrouting.router import RoutingFailed
+
+    real_ask = planner.ask
+    calls = []
+
+    def ask_then_fail(*args, **kwargs):
+        calls.append(kwargs["escalation"])
+        if len(calls) > 1:
+            raise RoutingFailed("Every deployment tried for this request failed.", failures=["gpt: 500"])
+        return real_ask(*args, **kwargs)
+
+    monkeypatch.setattr(planner, "ask", ask_then_fail)
+    emulator.set_reply("not a plan", model=EMULATED, times=1)
+    RunLoop().step()
+    run.refresh_from_db()
+    assert calls == [0, 1]  # the retry asks the router to escalate
+    assert run.status == "failed" and "after 1 attempt;" in run.reason
+    assert "The retry could not be made: Every deployment tried for this request failed.\n- gpt: 500" in run.reason
+    assert Plan.objects.get(run=run).cost > 0  # the first answer's cost stays on the run
+
+
+def test_an_unexpected_error_fails_planning_instead_of_retrying_forever(run, monkeypatch):
+    from autopilot.planning import planner
+
+    monkeypatch.setattr(planner, "plan_goal", lambda *a, **k: 1 / 0)
+    RunLoop().step()
+    run.refresh_from_db()
+    assert run.status == "failed" and run.reason == "Planning failed unexpectedly: ZeroDivisionError: division by zero"

@@ -155,3 +155,16 @@ def test_a_decided_item_for_a_moved_task_is_refused(clients, reviewed_task):
     Task.objects.filter(pk=reviewed_task.pk).update(status="cancelled")
     answer = clients["maintainer"].post(f"/api/reviews/{item.pk}/approve/")
     assert answer.status_code == 409 and "no longer waiting" in answer.json()["detail"]
+
+
+def test_admin_rules_are_saved_through_the_services(admin_user, client):
+    client.force_login(admin_user)
+    form = {"name": "small llm", "position": 5, "enabled": "on", "executor": "llm", "max_cost": "0.05",
+            "max_lines_changed": "", "test_marker": ""}  # fmt: skip
+    assert client.post("/admin/autopilot/approvalrule/add/", form).status_code == 302
+    rule = ApprovalRule.objects.get()
+    assert (rule.executor, rule.max_cost) == ("llm", Decimal("0.05"))
+    assert Event.objects.filter(type="review.rule.created", object_id=str(rule.pk)).exists()
+    empty = {**form, "name": "all", "executor": "", "max_cost": ""}
+    response = client.post("/admin/autopilot/approvalrule/add/", empty)
+    assert response.status_code == 200 and "would approve every review" in response.content.decode()

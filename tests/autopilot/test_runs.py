@@ -84,6 +84,8 @@ def test_admin_actions_go_through_the_services(admin_user, client, planned):
     assert client.get(f"/admin/autopilot/autopilotrun/{planned.pk}/change/").status_code == 200
     assert client.get("/admin/autopilot/reviewitem/").status_code == 200
     assert client.get("/admin/autopilot/approvalrule/").status_code == 200
+    assert client.get("/admin/autopilot/plan/").status_code == 200
+    assert client.get("/admin/autopilot/runtask/").status_code == 200
 
 
 def test_failed_task_fails_the_run_with_the_reason(emulator, deployment, goal, maintainer):
@@ -185,3 +187,15 @@ def test_lists_use_a_constant_number_of_queries(clients, project, django_assert_
         assert clients["viewer"].get("/api/autopilot/runs/").json()["count"] == 5
     with django_assert_max_num_queries(10):
         assert clients["viewer"].get("/api/autopilot/goals/").json()["count"] == 5
+
+
+def test_parallelism_counts_queued_and_running_work_not_reviews(emulator, deployment, goal, maintainer):
+    emulator.set_reply(plan_json(task_json("t1"), task_json("t2")), model=EMULATED, times=1)
+    run = runs.run_start(actor=maintainer, goal=goal, parallelism=1, auto_approve_plan=True)
+    loop = RunLoop()
+    loop.run_until_idle()
+    assert Task.objects.filter(status="ready").count() == 1
+    Task.objects.filter(status="ready").update(status="review", attempts=1)  # finished, waits for a person
+    loop.run_until_idle()
+    assert Task.objects.filter(status="ready").count() == 1
+    assert AutopilotRun.objects.get(pk=run.pk).status == "running"

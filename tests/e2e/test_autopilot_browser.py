@@ -6,8 +6,10 @@ results reach /reviews/ (one approved by the demo rule), approve the rest there,
 complete — without reloading a page by hand.
 """
 
+import os
 import re
 import secrets
+import signal
 import sys
 
 import pytest
@@ -18,7 +20,7 @@ from autopilot.models import AutopilotRun, ReviewItem
 from llmrouting.catalog import seed_defaults
 from llmrouting.models import Deployment, DeploymentHealth, Provider
 from projects.demo import seed_demo
-from tests.projects.live_processes import Daphne, start, stop
+from tests.projects.live_processes import Daphne, start
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +43,8 @@ def stack(django_db_setup):
              for args in (["qcluster"], ["dispatcher"], ["autopilot", "--interval", "0.1"])]  # fmt: skip
     yield daphne
     for process in loops:
-        stop(process)
+        os.killpg(process.pid, signal.SIGKILL)  # nothing to save: the test has checked what it needs
+        process.wait(timeout=10)
     daphne.stop()
 
 

@@ -9,6 +9,7 @@ import json
 
 import aiohttp
 import pytest
+from django.db import connections
 from django_q.tasks import async_task
 from rest_framework.authtoken.models import Token
 
@@ -67,12 +68,25 @@ class BoardClient:
             replayed.append(message)
         return replayed
 
-    async def nothing_within(self, seconds: float) -> bool:
+    async def nothing_within(self, seconds: float) -> str | None:
+        """None when nothing arrives within SECONDS, else what did (for the assertion message)."""
         try:
-            await self.socket.receive(timeout=seconds)
+            message = await self.socket.receive(timeout=seconds)
         except TimeoutError:
-            return True
-        return False
+            return None
+        return str(message.data)
+
+
+async def in_thread(function, *args):
+    """FUNCTION in a worker thread, closing that thread's DB connection (it would block dropping the test DB)."""
+
+    def call():
+        try:
+            return function(*args)
+        finally:
+            connections.close_all()
+
+    return await asyncio.to_thread(call)
 
 
 def run(scenario):
@@ -85,7 +99,7 @@ def test_change_committed_in_manage_py_shell_reaches_the_daphne_client(daphne, t
     async def scenario():
         async with BoardClient(daphne.url, token) as client:
             await client.resume(after)
-            await asyncio.to_thread(
+            await in_thread(
                 manage_shell,
                 "from projects.models import Project; from projects.services.tasks import task_create; "
                 f"task_create(actor='shell', project=Project.objects.get(pk={project.id}), title='from a shell')",
@@ -94,7 +108,7 @@ def test_change_committed_in_manage_py_shell_reaches_the_daphne_client(daphne, t
             assert message["type"] == "task.created"
             assert message["payload"]["title"] == "from a shell"
             assert message["actor"] == "shell"
-            assert message["id"] == await asyncio.to_thread(latest_id)
+            assert message["id"] == await in_thread(latest_id)
 
     run(scenario())
 
@@ -107,9 +121,7 @@ def test_change_committed_by_a_qcluster_job_reaches_the_daphne_client(daphne, to
         async def scenario():
             async with BoardClient(daphne.url, token) as client:
                 await client.resume(after)
-                await asyncio.to_thread(
-                    async_task, "tests.projects.board_jobs.create_task", project.id, "from a worker"
-                )
+                await in_thread(async_task, "tests.projects.board_jobs.create_task", project.id, "from a worker")
                 message = await client.receive(timeout=60)  # includes the cluster's start-up
                 assert (message["type"], message["actor"]) == ("task.created", "worker")
                 assert message["payload"]["title"] == "from a worker"
@@ -127,7 +139,7 @@ def test_reconnect_and_resume_gets_exactly_the_50_changes_committed_meanwhile(da
         async with BoardClient(daphne.url, token) as client:
             assert await client.resume(last_seen) == []
         # Disconnected: another process commits 50 changes, one transaction each.
-        await asyncio.to_thread(
+        await in_thread(
             manage_shell,
             "from projects.models import Project; from projects.services import tasks as t; "
             f"p = Project.objects.get(pk={project.id}); "
@@ -139,8 +151,8 @@ def test_reconnect_and_resume_gets_exactly_the_50_changes_committed_meanwhile(da
             assert [m["payload"]["title"] for m in replayed] == [f"change {n}" for n in range(1, 51)]
             ids = [m["id"] for m in replayed]
             assert ids == sorted(set(ids)) and len(ids) == 50
-            assert ids == await asyncio.to_thread(committed_after, last_seen)
+            assert ids == await in_thread(committed_after, last_seen)
             # The relay (or Redis) also broadcast them while we were away: none may come twice.
-            assert await client.nothing_within(1.5)
+            assert await client.nothing_within(1.5) is None
 
     run(scenario())

@@ -107,3 +107,10 @@ def test_the_demo_has_an_agent_task_for_the_bash_pool(admin_user):
     seed_demo(admin_user)
     task = Task.objects.get(title="Say hello from an agent session")
     assert (task.executor, task.status, task.metadata) == ("agent", "ready", {"agent_profile": "bash"})
+
+
+def test_starting_a_session_of_a_missing_program_is_refused(clients, fake_profile):
+    fake_profile.command = "not-installed-agent"
+    fake_profile.save()
+    response = clients["maintainer"].post("/api/sessions/", {"profile": fake_profile.pk}, format="json")
+    assert response.status_code == 409 and "not installed" in response.json()["detail"]

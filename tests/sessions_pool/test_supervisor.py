@@ -135,3 +135,17 @@ def test_work_spreads_over_idle_sessions_least_recently_used_first(fake_profile,
     services.session_release(AgentSession.objects.get(pk=first.pk), task_id=tasks[0].pk)
     Supervisor().step()  # sees it back at its prompt
     assert services.session_claim(profile=fake_profile, task_id=tasks[2].pk).pk == first.pk
+
+
+def test_an_agent_that_dies_on_start_is_left_in_error_after_a_few_restarts(fake_profile):
+    fake_profile.command = "python3 -c 'import sys; sys.exit(7)'"
+    fake_profile.save()
+    session = services.session_spawn(profile=fake_profile)
+    supervisor = Supervisor()
+    wait_for(lambda: AgentSession.objects.get(pk=session.pk).state == S.ERROR, step=supervisor.step, timeout=15)
+    for _ in range(5):
+        supervisor.step()
+    session.refresh_from_db()
+    assert session.restarts == 5 and session.last_error.startswith("Crash loop after 5 restarts")
+    assert Event.objects.filter(type="session.alert", object_id=str(session.pk)).count() == 1
+    assert live(fake_profile).count() == 1  # counted in the pool: no new sessions spawned to replace it
