@@ -53,8 +53,10 @@ class RunLoop:
         """One round over every run; True when something changed (so the caller loops again at once)."""
         changed = reviews.collect_waiting() > 0
         changed |= self.plan_one()
-        for run in AutopilotRun.objects.filter(status=RunStatus.RUNNING).select_related("goal", "project"):
-            changed |= self._safely(runs.run_advance, run)
+        running = list(AutopilotRun.objects.filter(status=RunStatus.RUNNING).select_related("goal", "project"))
+        views = runs.running_views(running) if running else {}
+        for run in running:
+            changed |= self._safely(runs.run_advance, run, view=views[run.pk])
         self._maybe_sweep()
         return changed
 
@@ -82,10 +84,10 @@ class RunLoop:
                 return run
         return None
 
-    def _safely(self, function, run) -> bool:
+    def _safely(self, function, run, **kwargs) -> bool:
         # One broken run must not stop the others; its error is logged and retried next step.
         try:
-            return bool(function(run))
+            return bool(function(run, **kwargs))
         except Exception:
             logger.exception("Autopilot step %s failed for run %s", function.__name__, run.pk)
             return False

@@ -8,10 +8,12 @@ trigger the provider's own 429.
 """
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -39,9 +41,50 @@ class Slot:
     def settle(self, actual_tokens: int) -> None:
         delta = actual_tokens - self.tokens
         if delta and self.tokens_limited:
-            RateWindow.objects.filter(provider_id=self.provider_id, window_start=self.window_start).update(
-                tokens=F("tokens") + delta
-            )
+            _defer(self.provider_id, self.window_start, delta)
+
+
+# Token corrections not yet written, per provider: (window start, delta). They ride along with this
+# process's next slot in the same window (one UPDATE per call instead of two on a hot row); a
+# correction for an older window is written on its own when the window moves on. Until then the
+# window holds the estimate, which is the larger number, so the limiter errs on the safe side.
+_pending: dict[int, tuple[object, int]] = {}
+_pending_lock = threading.Lock()
+
+
+def _defer(provider_id: int, window_start, delta: int) -> None:
+    with _pending_lock:
+        old = _pending.get(provider_id)
+        if old is not None and old[0] == window_start:
+            delta += old[1]
+            old = None
+        _pending[provider_id] = (window_start, delta)
+    if old is not None:
+        _write(provider_id, *old)
+
+
+def _take_pending(provider_id: int, window_start) -> int:
+    with _pending_lock:
+        old = _pending.pop(provider_id, None)
+    if old is None:
+        return 0
+    if old[0] == window_start:
+        return old[1]
+    _write(provider_id, *old)
+    return 0
+
+
+def _write(provider_id: int, window_start, delta: int) -> None:
+    RateWindow.objects.filter(provider_id=provider_id, window_start=window_start).update(tokens=F("tokens") + delta)
+
+
+def flush() -> None:
+    """Write every pending token correction now (tests, and a clean shutdown)."""
+    with _pending_lock:
+        items = list(_pending.items())
+        _pending.clear()
+    for provider_id, (window_start, delta) in items:
+        _write(provider_id, window_start, delta)
 
 
 def limited(provider: Provider) -> bool:
@@ -69,23 +112,34 @@ def acquire(provider: Provider, tokens: int, *, max_wait: float = 0.0) -> Slot |
 
 def _try_take(provider: Provider, tokens: int, now) -> Slot | None:
     start = _window_start(now)
+    correction = _take_pending(provider.pk, start)
     carried_requests, carried_tokens = _carried(provider, start, now)
     room = Q()
     if provider.rpm_limit:
         room &= Q(requests__lt=provider.rpm_limit - carried_requests)
     if provider.tpm_limit:
         # A single request bigger than the whole limit may still run alone in an empty window.
-        room &= Q(tokens__lte=provider.tpm_limit - carried_tokens - tokens) | Q(tokens=0, requests=0)
+        room &= Q(tokens__lte=provider.tpm_limit - carried_tokens - tokens - correction) | Q(tokens=0, requests=0)
     for _ in range(2):
-        taken = RateWindow.objects.filter(room, provider=provider, window_start=start).update(
-            requests=F("requests") + 1, tokens=F("tokens") + tokens
-        )
-        if taken:
+        if _take(room, provider, start, tokens + correction):
             return Slot(provider.pk, start, tokens, bool(provider.tpm_limit))
         if RateWindow.objects.filter(provider=provider, window_start=start).exists():
-            return None
+            break
         _open_window(provider, start)
+    if correction:
+        _defer(provider.pk, start, correction)
     return None
+
+
+def _take(room: Q, provider: Provider, start, tokens: int) -> bool:
+    rows = RateWindow.objects.filter(room, provider=provider, window_start=start)
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return bool(rows.update(requests=F("requests") + 1, tokens=F("tokens") + tokens))
+    with transaction.atomic():
+        # A counter lost in a crash costs nothing, so this commit need not wait for the WAL flush.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        return bool(rows.update(requests=F("requests") + 1, tokens=F("tokens") + tokens))
 
 
 # The previous minute no longer changes (but for late token settlements), so each process reads it once.

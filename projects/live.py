@@ -123,6 +123,7 @@ class DeliveryLog:
             self.missing[event_id] = now
 
 
+EXECUTOR_LABELS = {"llm": "LLM"}  # the model's choice label reads "Llm"
 FINISHED_ON_BOARD = 200  # done/failed/cancelled cards shown at first; live events add newer ones
 
 
@@ -137,6 +138,8 @@ def board_state(user) -> dict:
         "tasks": [task_snapshot(task) for task in open_tasks + finished],
         "projects": {project.pk: project.name for project in selectors.visible_projects(user).only("pk", "name")},
         "statuses": [{"value": value, "label": label} for value, label in TaskStatus.choices],
-        "executors": [{"value": value, "label": label} for value, label in ExecutorKind.choices],
+        "executors": [
+            {"value": value, "label": EXECUTOR_LABELS.get(value, label)} for value, label in ExecutorKind.choices
+        ],
         "can_manage": roles.can_manage(user),
     }

@@ -5,37 +5,55 @@ tracker service, so it is an ordinary `milestone.updated` / `goal.updated` event
 """
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
-from autopilot import selectors
-from projects.models import Goal, Milestone, WorkStatus
+from projects.models import Goal, Milestone, Task, TaskStatus, WorkStatus
 from projects.services import tracker
 
 CLOSABLE = (WorkStatus.OPEN, WorkStatus.IN_PROGRESS)
+NOT_COUNTED = TaskStatus.CANCELLED
+
+
+def finished_milestones():
+    """Open milestones with counted tasks, all of them done (one query)."""
+    counted = Task.objects.filter(milestone=OuterRef("pk")).exclude(status=NOT_COUNTED)
+    unfinished = counted.exclude(status=TaskStatus.DONE)
+    return Milestone.objects.filter(status__in=CLOSABLE).filter(Exists(counted)).exclude(Exists(unfinished))
+
+
+def finished_goals():
+    """Open goals with counted tasks (their own or their milestones'), all done, and no open milestone."""
+    mine = Q(goal=OuterRef("pk")) | Q(milestone__goal=OuterRef("pk"))
+    counted = Task.objects.filter(mine).exclude(status=NOT_COUNTED)
+    unfinished = counted.exclude(status=TaskStatus.DONE)
+    open_milestones = Milestone.objects.filter(goal=OuterRef("pk"), status__in=CLOSABLE)
+    goals = Goal.objects.filter(status__in=CLOSABLE).filter(Exists(counted))
+    return goals.exclude(Exists(unfinished)).exclude(Exists(open_milestones))
+
+
+def _close(obj, *, actor) -> None:
+    tracker.tracker_update(obj, actor=actor, fields={"status": WorkStatus.DONE})
 
 
 @transaction.atomic
 def close_finished_work(goal: Goal, *, actor="autopilot") -> int:
     """Close GOAL's finished milestones, then GOAL itself once it is finished; how many were closed."""
-    closed = 0
-    for milestone in Milestone.objects.filter(goal=goal, status__in=CLOSABLE):
-        if selectors.work_progress(milestone.tasks.all()).finished:
-            tracker.tracker_update(milestone, actor=actor, fields={"status": WorkStatus.DONE})
-            closed += 1
-    goal.refresh_from_db()
-    open_milestones = goal.milestones.filter(status__in=CLOSABLE).exists()
-    if goal.status in CLOSABLE and not open_milestones and selectors.goal_progress(goal).finished:
-        tracker.tracker_update(goal, actor=actor, fields={"status": WorkStatus.DONE})
-        closed += 1
-    return closed
+    milestones = list(finished_milestones().filter(goal=goal))
+    for milestone in milestones:
+        _close(milestone, actor=actor)
+    goals = list(finished_goals().filter(pk=goal.pk))
+    for finished in goals:
+        _close(finished, actor=actor)
+    return len(milestones) + len(goals)
 
 
+@transaction.atomic
 def close_all_finished_work(*, actor="autopilot") -> int:
-    """Sweep open milestones and goals with tasks (work that never went through a run closes too)."""
-    closed = 0
-    for milestone in Milestone.objects.filter(goal__isnull=True, status__in=CLOSABLE, tasks__isnull=False).distinct():
-        if selectors.work_progress(milestone.tasks.all()).finished:
-            tracker.tracker_update(milestone, actor=actor, fields={"status": WorkStatus.DONE})
-            closed += 1
-    goals = Goal.objects.filter(status__in=CLOSABLE).filter(Q(tasks__isnull=False) | Q(milestones__tasks__isnull=False))
-    return closed + sum(close_finished_work(goal, actor=actor) for goal in goals.distinct())
+    """Sweep: close every finished milestone, then every finished goal (work outside runs closes too)."""
+    milestones = list(finished_milestones())
+    for milestone in milestones:
+        _close(milestone, actor=actor)
+    goals = list(finished_goals())
+    for goal in goals:
+        _close(goal, actor=actor)
+    return len(milestones) + len(goals)

@@ -8,11 +8,12 @@ call) runs outside any transaction; only its result is written atomically.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from architect.errors import DomainError, IllegalTransition
@@ -350,41 +351,89 @@ def run_spent(run: AutopilotRun) -> Decimal:
     The ledger sees an LLM task's spend while it runs; the task's own cost also covers executors
     that never call the router (coding agents report their cost).
     """
+    return spent_by_run([run.pk]).get(run.pk, Decimal("0"))
+
+
+def spent_by_run(run_ids) -> dict[int, Decimal]:
+    """run_spent for many runs in two queries."""
     from llmrouting.models import LLMCall
 
-    request_ids = [r for r in run.plans.values_list("request_id", flat=True) if r]
-    planning = LLMCall.objects.filter(request_id__in=request_ids).aggregate(total=Sum("cost"))["total"] or 0
-    ledger = dict(LLMCall.objects.filter(task__autopilot_link__run=run).values_list("task").annotate(total=Sum("cost")))
-    tasks = Task.objects.filter(autopilot_link__run=run).values_list("pk", "cost")
-    return Decimal(planning) + sum((max(Decimal(cost), Decimal(ledger.get(pk) or 0)) for pk, cost in tasks),
-                                   Decimal("0"))  # fmt: skip
+    run_ids = list(run_ids)
+    totals: dict[int, Decimal] = dict.fromkeys(run_ids, Decimal("0"))
+    by_request = LLMCall.objects.filter(request_id=OuterRef("request_id")).order_by().values("request_id")
+    plans = Plan.objects.filter(run_id__in=run_ids, request_id__isnull=False)
+    plans = plans.annotate(ledger=Subquery(by_request.annotate(total=Sum("cost")).values("total")))
+    for run_id, ledger in plans.values_list("run_id", "ledger"):
+        totals[run_id] += Decimal(ledger or 0)
+    by_task = LLMCall.objects.filter(task=OuterRef("task_id")).order_by().values("task")
+    links = RunTask.objects.filter(run_id__in=run_ids)
+    links = links.annotate(ledger=Subquery(by_task.annotate(total=Sum("cost")).values("total")))
+    for run_id, cost, ledger in links.values_list("run_id", "task__cost", "ledger"):
+        totals[run_id] += max(Decimal(cost), Decimal(ledger or 0))
+    return totals
 
 
-def budget_exceeded(run: AutopilotRun) -> str:
+def budget_exceeded(run: AutopilotRun, *, spent: Decimal | None = None) -> str:
     """Why RUN may not spend more ('' while under its cap)."""
     if run.budget_cap is None:
         return ""
-    spent = run_spent(run)
+    spent = run_spent(run) if spent is None else spent
     if spent < run.budget_cap:
         return ""
-    return f"Budget cap reached: ${spent:.4f} spent of the run's ${run.budget_cap:.4f} cap."
+    return f"Budget cap reached: ${spent:.6f} spent of the run's ${run.budget_cap:.6f} cap."
 
 
 # --- advancing a running run (the loop's step) ----------------------------------------------------------------------
 
 
-def run_advance(run: AutopilotRun, *, actor="autopilot") -> bool:
+@dataclass
+class RunView:
+    """What one step needs to know about a running run, read for every running run at once."""
+
+    counts: dict[str, int] = field(default_factory=dict)  # its tasks by status
+    spent: Decimal = Decimal("0")
+    has_startable: bool = False
+
+
+def running_views(runs: list[AutopilotRun]) -> dict[int, RunView]:
+    """RunView of every run in RUNS, in a constant number of queries (so an idle step stays cheap)."""
+    run_ids = [run.pk for run in runs]
+    views = {run_id: RunView() for run_id in run_ids}
+    rows = RunTask.objects.filter(run_id__in=run_ids).values_list("run_id", "task__status")
+    for run_id, status, n in rows.annotate(n=Count("id")).order_by():
+        views[run_id].counts[status] = n
+    capped = [run.pk for run in runs if run.budget_cap is not None]
+    for run_id, spent in (spent_by_run(capped) if capped else {}).items():
+        views[run_id].spent = spent
+    for run_id in startable_runs(run_ids):
+        views[run_id].has_startable = True
+    return views
+
+
+def _unfinished_dependencies():
+    return Task.depends_on.through.objects.filter(from_task_id=OuterRef("pk")).exclude(to_task__status=TaskStatus.DONE)
+
+
+def startable_runs(run_ids) -> set[int]:
+    """Runs among RUN_IDS with a backlog task whose dependencies are all done."""
+    tasks = Task.objects.filter(autopilot_link__run_id__in=list(run_ids), status=TaskStatus.BACKLOG)
+    tasks = tasks.filter(~Exists(_unfinished_dependencies()))
+    return set(tasks.values_list("autopilot_link__run_id", flat=True).distinct())
+
+
+def run_advance(run: AutopilotRun, *, actor="autopilot", view: RunView | None = None) -> bool:
     """One step of a running run: stop at the budget cap, queue ready work, or finish. True if it changed."""
-    over = budget_exceeded(run)
+    view = running_views([run])[run.pk] if view is None else view
+    over = budget_exceeded(run, spent=view.spent)
     if over:
         _stop_for_budget(run, reason=over, actor=actor)
         return True
-    queued = _queue_startable(run, actor=actor)
-    finished = False if queued else _finish_if_done(run, actor=actor)
-    from autopilot.services.progress import close_finished_work
-
-    closed = close_finished_work(run.goal, actor=actor)
-    return bool(queued or finished or closed)
+    executing = sum(view.counts.get(status, 0) for status in EXECUTING)
+    if view.has_startable and executing < run.parallelism and _queue_startable(run, actor=actor):
+        return True
+    if not any(view.counts.get(status) for status in IN_FLIGHT):
+        return _finish_if_done(run, actor=actor)
+    return False
 
 
 @transaction.atomic
@@ -396,10 +445,8 @@ def _stop_for_budget(run: AutopilotRun, *, reason: str, actor) -> None:
 
 def startable(run: AutopilotRun):
     """Backlog tasks of RUN whose dependencies are all done, in priority order (the dependency order)."""
-    unfinished = Task.depends_on.through.objects.filter(from_task_id=OuterRef("pk")).exclude(
-        to_task__status=TaskStatus.DONE
-    )
-    tasks = Task.objects.filter(autopilot_link__run=run, status=TaskStatus.BACKLOG).filter(~Exists(unfinished))
+    tasks = Task.objects.filter(autopilot_link__run=run, status=TaskStatus.BACKLOG)
+    tasks = tasks.filter(~Exists(_unfinished_dependencies()))
     return tasks.order_by("-priority", "pk")
 
 
@@ -425,7 +472,10 @@ def _finish_if_done(run: AutopilotRun, *, actor) -> bool:
         return False
     stuck = list(tasks.exclude(status__in=(TaskStatus.DONE, TaskStatus.CANCELLED)).order_by("pk"))
     if not stuck:
+        from autopilot.services.progress import close_finished_work
+
         _move(run, to=S.COMPLETED, actor=actor, verb="completed", reason="Every task of the plan is done.")
+        close_finished_work(run.goal, actor=actor)
         return True
     lines = [f"- #{t.pk} “{t.title}” is {t.status}: {(t.last_error or t.blocked_reason)[:300]}" for t in stuck]
     reason = "The run cannot go on: retry or cancel these tasks, then resume (or re-plan):\n" + "\n".join(lines)

@@ -64,7 +64,12 @@ def run_task(task_id: int, lease_token: str, runner: str) -> str:
         logger.info("Task %s could not start: %s", task_id, exc)
         return _finish(current, Outcome(False, error=f"Could not start: {exc}", exit_status=None))
     _remember_handle(current, executor.describe(handle))
-    outcome = _drive(current, executor, handle)
+    try:
+        outcome = _drive(current, executor, handle)
+    except Exception as exc:  # noqa: BLE001  (a plugin bug fails this attempt, not the worker)
+        logger.exception("Executor %s failed while running task %s", current.task.executor, task_id)
+        _cancel_quietly(executor, handle)
+        outcome = Outcome(False, error=f"Executor error: {exc}")
     if outcome is None:
         _flush_log(current)
         return "lost"
@@ -128,6 +133,13 @@ def _drive(current: Attempt, executor: Executor, handle) -> Outcome | None:
     return outcome
 
 
+def _cancel_quietly(executor: Executor, handle) -> None:
+    try:
+        executor.cancel(handle)
+    except Exception:  # noqa: BLE001
+        logger.exception("Executor %s could not cancel", executor.kind)
+
+
 def _stop(executor: Executor, handle, *, timed_out: bool) -> Outcome | None:
     executor.cancel(handle)
     deadline = time.monotonic() + CANCEL_WAIT_SECONDS
@@ -185,7 +197,17 @@ def _finish(current: Attempt, outcome: Outcome) -> str:
             log=_read_from(current.run.log_path, 0), attempt_outcome=attempt_outcome,
             duration=round(current.elapsed, 3),
         )  # fmt: skip
-    except LeaseLost:
+    except (LeaseLost, Task.DoesNotExist):
         _flush_log(current)
         return "lost"
+    _drop_log_file(current.run.log_path)
     return task.status
+
+
+def _drop_log_file(path: str) -> None:
+    """The attempt row now holds the log; keep the file only when the row had to truncate it."""
+    try:
+        if os.path.getsize(path) <= conf.log_limit_chars():
+            os.unlink(path)
+    except OSError:
+        pass

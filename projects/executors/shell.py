@@ -39,6 +39,7 @@ class ShellHandle:
     attempt_marker: str
     timed_out: bool = False
     cancelled: bool = False
+    scratch: Path | None = None  # a folder made for this task, removed again if the command left it empty
 
 
 @register
@@ -52,18 +53,24 @@ class ShellExecutor(Executor):
             raise ValueError("Nothing to run: set the task description or metadata.command to a shell command.")
         workdir = working_directory(run)
         marker = f"{run.task_id}-{run.attempt}"
-        log_path = run.log_path or str(workdir / f".architect-task-{marker}.log")
+        log_path = run.log_path or str(Path(settings.LOG_DIR) / f"task-{marker}.log")
         log = open(log_path, "ab")  # noqa: SIM115  (closed when the process ends)
-        process = subprocess.Popen(
-            ["/bin/sh", "-c", command],
-            cwd=workdir,
-            env=command_environment(run, marker),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: one signal stops it and its children
-        )
-        return ShellHandle(process, log, log_path, time.monotonic(), run.timeout_seconds, marker)
+        try:
+            process = subprocess.Popen(
+                ["/bin/sh", "-c", command],
+                cwd=workdir,
+                env=command_environment(run, marker),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: one signal stops it and its children
+            )
+        except OSError:
+            log.close()
+            raise
+        handle = ShellHandle(process, log, log_path, time.monotonic(), run.timeout_seconds, marker)
+        handle.scratch = workdir if workdir.parent == scratch_root() else None
+        return handle
 
     def poll(self, handle: ShellHandle) -> Outcome | None:
         if handle.process.poll() is None:
@@ -89,6 +96,8 @@ class ShellExecutor(Executor):
         code = handle.process.wait()
         _kill_group(handle.process.pid)  # background children outliving the command
         handle.log.close()
+        if handle.scratch is not None:
+            _remove_if_empty(handle.scratch)
         output = _tail(handle.log_path)
         data = {"pid": handle.process.pid, "timed_out": handle.timed_out}
         if handle.timed_out:
@@ -108,9 +117,20 @@ def working_directory(run: Run) -> Path:
             return Path(candidate).resolve()
     if run.working_dir:
         raise FileNotFoundError(f"Working directory {run.working_dir!r} does not exist.")
-    scratch = Path(settings.DATA_DIR) / "work" / f"task-{run.task_id}"
+    scratch = scratch_root() / f"task-{run.task_id}"
     scratch.mkdir(parents=True, exist_ok=True)
     return scratch
+
+
+def scratch_root() -> Path:
+    return (Path(settings.DATA_DIR) / "work").resolve()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty: the command left files the user may want
 
 
 def command_environment(run: Run, marker: str) -> dict[str, str]:

@@ -49,7 +49,9 @@ def load(n_runs: int, n_tasks: int) -> None:
             ]  # fmt: skip
         )
         RunTask.objects.bulk_create([RunTask(run=run, task=t, ref=f"t{i}") for i, t in enumerate(tasks)])
-        edges.objects.bulk_create([edges(from_task_id=b.pk, to_task_id=a.pk) for a, b in zip(tasks, tasks[1:])])
+        edges.objects.bulk_create(
+            [edges(from_task_id=b.pk, to_task_id=a.pk) for a, b in zip(tasks, tasks[1:], strict=False)]
+        )
 
 
 def measure(steps: int) -> tuple[float, float, int]:

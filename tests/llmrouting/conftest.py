@@ -38,7 +38,8 @@ def emulator():
 def _fresh_state(request):
     shared_learner.reset()
     config.invalidate()  # rolled-back rows must not survive in the per-process snapshot
-    limits._previous_counts.clear()  # ids repeat after rollbacks; a cached minute must not leak between tests
+    limits._previous_counts.clear()
+    limits._pending.clear()  # ids repeat after rollbacks; a cached minute must not leak between tests
     if "emulator" in request.fixturenames:
         request.getfixturevalue("emulator").clear()
 

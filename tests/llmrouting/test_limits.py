@@ -40,10 +40,24 @@ def test_tpm_limit_counts_estimated_then_actual_tokens(make, emulator):
     route(LLMRequest(prompt="hello there friend", max_tokens=600))
 
     window = RateWindow.objects.get(provider=deployment.provider)
-    assert (window.requests, window.tokens) == (1, 3 + 4)  # settled to what the call really used
+    assert (window.requests, window.tokens) == (1, 4 + 600)  # the estimate: prompt characters / 4 + max_tokens
+    limits.flush()
+    window.refresh_from_db()
+    assert window.tokens == 3 + 4  # settled to what the call really used
     with pytest.raises(limits.RateLimited):
         limits.acquire(deployment.provider, 994)
     assert limits.acquire(deployment.provider, 993) is not None
+
+
+@pytest.mark.django_db
+def test_a_pending_correction_rides_with_the_next_slot(make, emulator):
+    deployment = make("openai", tpm_limit=10_000)
+
+    route(LLMRequest(prompt="hello there friend", max_tokens=600))
+    route(LLMRequest(prompt="hello there friend", max_tokens=600))
+
+    window = RateWindow.objects.get(provider=deployment.provider)
+    assert (window.requests, window.tokens) == (2, 7 + 604)  # first call settled, second still estimated
 
 
 @pytest.mark.django_db

@@ -123,6 +123,31 @@ def test_the_timeout_kills_the_whole_process_group(project, tmp_path):
     wait_for(lambda: not _alive(child), timeout=5, message="the background child to die")
 
 
+def test_an_executor_that_crashes_fails_the_attempt_not_the_worker(project, monkeypatch):
+    from projects.executors import registry
+    from projects.executors.base import Executor
+
+    class Broken(Executor):
+        kind = "browser"
+        cancelled = []
+
+        def start(self, run):
+            return "handle"
+
+        def poll(self, handle):
+            raise RuntimeError("plugin bug")
+
+        def cancel(self, handle):
+            Broken.cancelled.append(handle)
+
+    monkeypatch.setitem(registry._EXECUTORS, "browser", Broken)
+    task = make_task(project, status=TaskStatus.READY, executor="browser", max_attempts=1)
+    claimed = claim_next(runner="d", executors=["browser"])
+    assert run_task(task.pk, claimed.lease_token, "w") == TaskStatus.FAILED
+    task.refresh_from_db()
+    assert "plugin bug" in task.last_error and Broken.cancelled == ["handle"]
+
+
 def test_a_stale_job_does_nothing(project):
     task = make_task(project, status=TaskStatus.READY, description="echo hi")
     claimed = claim_next(runner="d", executors=["shell"])

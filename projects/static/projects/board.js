@@ -12,7 +12,8 @@
 
   const projects = new Map(Object.entries(state.projects).map(([id, name]) => [Number(id), name]));
   const executorLabels = new Map(state.executors.map((e) => [e.value, e.label]));
-  const columns = new Map(); // status -> {el, list, count}
+  const jumpEl = document.getElementById("status-jump");
+  const columns = new Map(); // status -> {el, list, count, chip}
   const cards = new Map(); // task id -> {el, task, eventId}
 
   const FINISHED = new Set(["done", "failed", "cancelled"]);
@@ -41,8 +42,20 @@
       const list = el("div", "cards");
       column.append(header, list);
       boardEl.append(column);
-      columns.set(status.value, { el: column, list: list, count: header.querySelector(".count") });
+      const chip = jumpChip(status, column);
+      columns.set(status.value, { el: column, list: list, count: header.querySelector(".count"), chip: chip });
     }
+  }
+
+  // On a phone one column fills the screen: chips with counts jump between them.
+  function jumpChip(status, column) {
+    const chip = el("button", "jump", status.label + " ");
+    chip.type = "button";
+    const count = el("span", "count", "0");
+    chip.append(count);
+    chip.addEventListener("click", () => column.scrollIntoView({ behavior: "smooth", block: "nearest", inline: "start" }));
+    jumpEl.append(chip);
+    return count;
   }
 
   function option(value, label) {
@@ -89,7 +102,9 @@
 
   function updateCounts() {
     for (const column of columns.values()) {
-      column.count.textContent = String(column.list.querySelectorAll(".card:not([hidden])").length);
+      const shown = String(column.list.querySelectorAll(".card:not([hidden])").length);
+      column.count.textContent = shown;
+      column.chip.textContent = shown;
     }
   }
 
@@ -97,6 +112,7 @@
 
   function money(cost) {
     const value = Number(cost || 0);
+    if (value === 0) return "$0";
     return "$" + (value >= 1 ? value.toFixed(2) : value.toFixed(4));
   }
 
