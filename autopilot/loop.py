@@ -52,6 +52,7 @@ class RunLoop:
     def step(self) -> bool:
         """One round over every run; True when something changed (so the caller loops again at once)."""
         changed = reviews.collect_waiting() > 0
+        changed |= reviews.close_outdated_reviews() > 0
         changed |= self.plan_one()
         running = list(AutopilotRun.objects.filter(status=RunStatus.RUNNING).select_related("goal", "project"))
         views = runs.running_views(running) if running else {}

@@ -181,6 +181,7 @@ class ReviewItem(Timestamped):
         APPROVED = "approved"
         REJECTED = "rejected"
         CHANGES_REQUESTED = "changes_requested", "changes requested"
+        CLOSED = "closed", "closed (the task moved on without a decision here)"
 
     task = models.ForeignKey("projects.Task", on_delete=models.CASCADE, related_name="review_items")
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="review_items")

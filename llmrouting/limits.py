@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from llmrouting.commits import unflushed_atomic
 from llmrouting.models import Provider, RateWindow
 
 WINDOW = timedelta(minutes=1)
@@ -133,12 +133,7 @@ def _try_take(provider: Provider, tokens: int, now) -> Slot | None:
 
 def _take(room: Q, provider: Provider, start, tokens: int) -> bool:
     rows = RateWindow.objects.filter(room, provider=provider, window_start=start)
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return bool(rows.update(requests=F("requests") + 1, tokens=F("tokens") + tokens))
-    with transaction.atomic():
-        # A counter lost in a crash costs nothing, so this commit need not wait for the WAL flush.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    with unflushed_atomic():  # a counter lost in a database crash costs nothing
         return bool(rows.update(requests=F("requests") + 1, tokens=F("tokens") + tokens))
 
 

@@ -23,10 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
-
 from architect.errors import DomainError
 from llmrouting import breaker, budgets, config, limits, transport
+from llmrouting.commits import unflushed_atomic
 from llmrouting.learning import Candidate, Choice, OutcomeLearner, context_keys
 from llmrouting.ledger import record_call
 from llmrouting.models import (
@@ -70,6 +69,7 @@ class LLMRequest:
     min_tier: str = ""
     capabilities: tuple[str, ...] = ()
     max_tokens: int | None = None
+    response_format: dict | None = None  # e.g. {"type": "json_object"}; dropped for providers without it
     escalation: int = 0  # earlier failed or rejected attempts of the same work
     actor: object = None
     cancelled: Callable[[], bool] = field(default=lambda: False)
@@ -347,7 +347,10 @@ def _attempt(request, deployment, plan, messages, request_id, calls, reason, pre
               "project_id": request.project_id, "task_id": request.task_id, "fallback_from": previous,
               "kind": request.kind, "actor": request.actor}  # fmt: skip
     try:
-        reply = transport.send(deployment, messages, api_key=_api_key(deployment), max_tokens=request.max_tokens)
+        reply = transport.send(
+            deployment, messages, api_key=_api_key(deployment), max_tokens=request.max_tokens,
+            response_format=request.response_format,
+        )  # fmt: skip
     except transport.AttemptFailed as failure:
         if slot is not None:
             slot.settle(0)
@@ -357,7 +360,7 @@ def _attempt(request, deployment, plan, messages, request_id, calls, reason, pre
         )
         return failure
     breaker.record_success(deployment)
-    with transaction.atomic():  # one commit for the ledger row, its event and the token settlement
+    with unflushed_atomic():  # one commit for the ledger row, its event and the token settlement
         if slot is not None:
             slot.settle(reply.prompt_tokens + reply.completion_tokens)
         call = record_call(

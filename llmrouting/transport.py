@@ -54,7 +54,10 @@ def litellm():
     return _litellm
 
 
-def send(deployment: Deployment, messages: list[dict], *, api_key: str, max_tokens: int | None) -> Reply:
+def send(
+    deployment: Deployment, messages: list[dict], *, api_key: str, max_tokens: int | None,
+    response_format: dict | None = None,
+) -> Reply:  # fmt: skip
     if deployment.provider.simulated:
         return simulate(deployment, messages, max_tokens=max_tokens)
     lib = litellm()
@@ -68,6 +71,7 @@ def send(deployment: Deployment, messages: list[dict], *, api_key: str, max_toke
             timeout=deployment.provider.timeout_seconds,
             num_retries=0,
             max_tokens=max_tokens,
+            **({"response_format": response_format} if response_format else {}),
         )
     except Exception as exc:
         raise classify(exc, latency_ms=_ms_since(started)) from exc

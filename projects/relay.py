@@ -25,6 +25,7 @@ from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connection
 from django.utils import timezone
 
 from architect import bus
@@ -68,6 +69,9 @@ class OutboxPoller:
         self.cursor = cursor
         self.interval = interval
         self.settle = settle
+        # SQLite commits one writer at a time, so ids become visible in order and a gap is
+        # for good (rows deleted); PostgreSQL may still be committing a smaller id.
+        self.wait_at_gaps = not settle and connection.vendor != "sqlite"
         self.gap_since: float | None = None
         self.wakeup = asyncio.Event()
         self.loop = asyncio.get_running_loop()
@@ -107,7 +111,7 @@ class OutboxPoller:
 
     def in_order(self, messages: list[dict]):
         for message in messages:
-            if message["id"] != self.cursor + 1 and not self.settle and not self.gap_expired():
+            if message["id"] != self.cursor + 1 and self.wait_at_gaps and not self.gap_expired():
                 return
             self.gap_since = None
             yield message

@@ -47,13 +47,23 @@ def close_finished_work(goal: Goal, *, actor="autopilot") -> int:
     return len(milestones) + len(goals)
 
 
-@transaction.atomic
 def close_all_finished_work(*, actor="autopilot") -> int:
-    """Sweep: close every finished milestone, then every finished goal (work outside runs closes too)."""
-    milestones = list(finished_milestones())
-    for milestone in milestones:
-        _close(milestone, actor=actor)
-    goals = list(finished_goals())
-    for goal in goals:
-        _close(goal, actor=actor)
-    return len(milestones) + len(goals)
+    """Sweep: close every finished milestone, then every finished goal (work outside runs closes too).
+
+    Reads first and opens a write transaction only when there is something to close.
+    """
+    closed = 0
+    for milestone_id in list(finished_milestones().values_list("pk", flat=True)):
+        closed += _close_if_finished(finished_milestones(), milestone_id, actor=actor)
+    for goal_id in list(finished_goals().values_list("pk", flat=True)):
+        closed += _close_if_finished(finished_goals(), goal_id, actor=actor)
+    return closed
+
+
+@transaction.atomic
+def _close_if_finished(candidates, pk: int, *, actor) -> int:
+    obj = candidates.select_for_update().filter(pk=pk).first()  # still finished, now under the lock
+    if obj is None:
+        return 0
+    _close(obj, actor=actor)
+    return 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from architect.errors import DomainError
@@ -224,10 +225,26 @@ def _repoint_dependents(original: Task, rework: Task, *, actor) -> None:
 
 @transaction.atomic
 def close_pending_reviews(run: AutopilotRun, *, actor, comment: str) -> int:
-    """Close a run's undecided reviews (its tasks were cancelled): recorded as rejected, no rework."""
+    """Close a run's undecided reviews (its tasks were cancelled): no decision, no rework, no learning."""
+    return _close(ReviewItem.objects.filter(run=run, status=RS.PENDING), actor=actor, comment=comment)
+
+
+def close_outdated_reviews(*, actor="autopilot") -> int:
+    """Close pending items whose task left review some other way (cancelled on the board, moved by the API…),
+    so the queue only shows what a decision can still apply to."""
+    pending = ReviewItem.objects.filter(status=RS.PENDING)
+    moved = pending.exclude(task__status=TaskStatus.REVIEW, task__attempts=F("attempt"))
+    ids = list(moved.values_list("pk", flat=True))
+    if not ids:
+        return 0  # the usual case: no write transaction (on SQLite that would take the database's write lock)
+    with transaction.atomic():
+        return _close(moved.filter(pk__in=ids), actor=actor, comment="The task moved on without a decision here.")
+
+
+def _close(items, *, actor, comment: str) -> int:
     closed = 0
-    for item in ReviewItem.objects.select_for_update().filter(run=run, status=RS.PENDING):
-        _decide(item, status=RS.REJECTED, actor=actor, comment=comment)
+    for item in items.select_for_update().select_related("task"):
+        _decide(item, status=RS.CLOSED, actor=actor, comment=comment)
         item.save()
         _event(item, actor=actor, verb="closed")
         closed += 1

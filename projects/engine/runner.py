@@ -163,7 +163,7 @@ def _flush_log(current: Attempt) -> bool:
     if not chunk:
         return open_attempt.exists()
     current.log_offset += len(chunk.encode())
-    log = task_services._keep_tail(_read_from(current.run.log_path, 0))
+    log = task_services.keep_log_tail(_read_from(current.run.log_path, 0))
     if open_attempt.update(log=log) == 0:
         TaskAttempt.objects.filter(pk=current.attempt.pk).update(log=log)
         return False

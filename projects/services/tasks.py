@@ -284,7 +284,7 @@ def task_progress(task_id: int, *, runner: str, actor, progress: int | None = No
     if log:
         attempt = task.attempt_set.filter(outcome=TaskAttempt.Outcome.RUNNING).order_by("-number").first()
         if attempt is not None:
-            attempt.log = _keep_tail(attempt.log + log)
+            attempt.log = keep_log_tail(attempt.log + log)
             attempt.save(update_fields=["log"])
     task_event(task, actor=actor, verb="progress", progress=task.progress, note=task.progress_note, log=log[-2000:])
     return task
@@ -322,7 +322,7 @@ def _close_attempt(task: Task, outcome: Outcome, *, log, attempt_outcome: str, d
     attempt.outcome = attempt_outcome or ok
     attempt.error = "" if outcome.succeeded else outcome.error
     if log is not None:
-        attempt.log = _keep_tail(log)
+        attempt.log = keep_log_tail(log)
     attempt.exit_status = outcome.exit_status
     attempt.prompt_tokens, attempt.completion_tokens = outcome.prompt_tokens, outcome.completion_tokens
     attempt.cost = Decimal(outcome.cost)
@@ -370,6 +370,6 @@ def task_expire_lease(task_id: int, *, actor="reaper") -> Task | None:
                           attempt_outcome=TaskAttempt.Outcome.LEASE_EXPIRED)  # fmt: skip
 
 
-def _keep_tail(text: str) -> str:
+def keep_log_tail(text: str) -> str:
     limit = conf.log_limit_chars()
     return text if len(text) <= limit else "…[earlier output truncated]\n" + text[-limit:]

@@ -56,6 +56,9 @@ def test_wrong_password_shows_an_error(client, person):
 
 
 def test_api_is_rate_limited(person, monkeypatch):
+    from django.core.cache import cache
+
+    cache.clear()  # earlier tests' requests count against the same per-user window
     monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "3/min", "anon": "3/min"})
     client = token_client(person)
     statuses = [client.get("/api/projects/").status_code for _ in range(4)]

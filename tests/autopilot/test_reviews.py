@@ -168,3 +168,16 @@ def test_admin_rules_are_saved_through_the_services(admin_user, client):
     empty = {**form, "name": "all", "executor": "", "max_cost": ""}
     response = client.post("/admin/autopilot/approvalrule/add/", empty)
     assert response.status_code == 200 and "would approve every review" in response.content.decode()
+
+
+def test_items_of_tasks_that_moved_on_leave_the_queue(clients, reviewed_task):
+    from autopilot.loop import RunLoop
+    from projects.services.tasks import task_cancel
+
+    item = review_collect(reviewed_task)
+    task_cancel(reviewed_task, actor="someone on the board")
+    RunLoop().step()
+    item.refresh_from_db()
+    assert item.status == "closed" and item.decided_by is None
+    assert clients["viewer"].get("/api/reviews/?status=pending").json()["count"] == 0
+    assert Event.objects.filter(type="review.closed", object_id=str(item.pk)).exists()

@@ -199,3 +199,12 @@ def test_parallelism_counts_queued_and_running_work_not_reviews(emulator, deploy
     loop.run_until_idle()
     assert Task.objects.filter(status="ready").count() == 1
     assert AutopilotRun.objects.get(pk=run.pk).status == "running"
+
+
+def test_browsable_api_pages_render(admin_user, client, planned):
+    client.force_login(admin_user)
+    for url in ("/api/autopilot/runs/", f"/api/autopilot/runs/{planned.pk}/", "/api/reviews/", "/api/autopilot/rules/",
+                "/api/autopilot/goals/"):  # fmt: skip
+        assert client.get(url, HTTP_ACCEPT="text/html").status_code == 200, url
+    schema = client.get("/api/schema/").content.decode()
+    assert "/api/autopilot/runs/{id}/approve/" in schema and "/api/reviews/{id}/request_changes/" in schema

@@ -244,3 +244,11 @@ def test_router_learns_from_review_outcomes(make, emulator, project):
 
     assert chosen.count(strong) >= 8
     assert "est. quality" in LLMCall.objects.order_by("-id").first().reason
+
+
+def test_json_mode_is_passed_to_the_provider(make, emulator):
+    make("openai")
+
+    ask(response_format={"type": "json_object"})
+
+    assert emulator.requests[0]["body"]["response_format"] == {"type": "json_object"}

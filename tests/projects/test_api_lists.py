@@ -10,6 +10,7 @@ RESOURCES = ["projects", "goals", "milestones", "features", "bugs", "tasks", "ev
 
 
 def fill(project, n):
+    fill.calls = getattr(fill, "calls", 0) + 1  # secret names are unique per project
     goal = factories.make_goal(project)
     milestone = factories.make_milestone(project, goal=goal)
     previous = None
@@ -18,7 +19,7 @@ def fill(project, n):
         factories.make_milestone(project, title=f"m{i}")
         factories.make_feature(project, title=f"f{i}", milestone=milestone)
         factories.make_bug(project, title=f"b{i}")
-        factories.make_secret(project, name=f"S{i}")
+        factories.make_secret(project, name=f"S{fill.calls}-{i}")
         previous = factories.make_task(
             project, title=f"t{i}", milestone=milestone, depends_on=[previous] if previous else None
         )

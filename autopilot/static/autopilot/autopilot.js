@@ -49,7 +49,7 @@
   }
 
   function soon() {
-    if (!refreshTimer) refreshTimer = setTimeout(refresh, 300);
+    if (!refreshTimer) refreshTimer = setTimeout(refresh, 500);
   }
 
   async function act(method, url, data, confirmText) {
@@ -94,7 +94,11 @@
   if (window.ArchitectLive) {
     window.ArchitectLive.connect({
       lastId: Number(root.dataset.lastEvent || 0),
-      handlers: { "autopilot.*": soon, "review.*": soon, "task.*": soon, "goal.*": soon, "milestone.*": soon },
+      // Task moves, not their log lines and progress ticks (those arrive every second while work runs).
+      handlers: {
+        "autopilot.*": soon, "review.*": soon, "task.moved": soon, "task.created": soon, "task.updated": soon,
+        "goal.*": soon, "milestone.*": soon,
+      },
     });
   }
 })();
