@@ -67,6 +67,7 @@ def llm_metrics(user, *, days: int = 14) -> dict:
         "by_provider": _grouped(calls, "provider__name", "provider__kind"),
         "by_model": _grouped(calls, "model", "provider__kind"),
         "by_project": _grouped(calls, "project__name", None),
+        "by_task": _by_task(calls),
         "breakers": _breakers(),
         "budgets": budgets.usage_rows(budget_list(user)),
         "recent": [_recent(call) for call in calls.select_related("provider").order_by("-created_at", "-id")[:15]],
@@ -141,6 +142,17 @@ def _grouped(calls: QuerySet, key: str, kind_key: str | None) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def _by_task(calls: QuerySet, top: int = 20) -> list[dict]:
+    rows = (
+        calls.filter(task__isnull=False)
+        .values("task_id", "task__title")
+        .annotate(cost=Sum("cost"), calls=Count("id"), tokens=Sum("prompt_tokens") + Sum("completion_tokens"))
+        .order_by("-cost")[:top]
+    )
+    return [{"task": r["task_id"], "name": r["task__title"], "cost": float(r["cost"] or 0), "calls": r["calls"],
+             "tokens": r["tokens"] or 0} for r in rows]  # fmt: skip
 
 
 def _breakers() -> list[dict]:

@@ -139,7 +139,15 @@ async def listen_to_redis(hub: Hub, layer, channel: str) -> None:
         await receive_forever(layer, channel, queue)
     finally:
         fanout.cancel()
-        await layer.group_discard(bus.BOARD_GROUP, channel)
+        await leave_redis_group(layer, channel)
+
+
+async def leave_redis_group(layer, channel: str) -> None:
+    # Best effort, also while shutting down: an unreachable Redis must not hold the process.
+    try:
+        await asyncio.wait_for(layer.group_discard(bus.BOARD_GROUP, channel), 1.0)
+    except (Exception, asyncio.CancelledError):
+        logger.debug("Could not leave the board group on shutdown", exc_info=True)
 
 
 async def receive_forever(layer, channel: str, queue: asyncio.Queue) -> None:
@@ -153,7 +161,9 @@ async def receive_forever(layer, channel: str, queue: asyncio.Queue) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("Receiving board events from Redis failed; retrying")
+            if asyncio.current_task().cancelling():
+                raise
+            logger.warning("Receiving board events from Redis failed; retrying", exc_info=True)
             await asyncio.sleep(RETRY_SECONDS)
             continue
         if message.get("type") == bus.MESSAGE_TYPE:
@@ -187,6 +197,8 @@ async def keep_running(name: str, start) -> None:
                 raise
             logger.warning("Board feed %s was cancelled from outside; restarting", name)
         except Exception:
+            if asyncio.current_task().cancelling():
+                return  # failed while being stopped: stop
             logger.exception("Board feed %s failed; restarting", name)
         await asyncio.sleep(RETRY_SECONDS)
 

@@ -259,10 +259,18 @@ def apply_plan(run: AutopilotRun, plan: Plan, *, actor) -> list[Task]:
 
 
 def _retire_unfinished(run: AutopilotRun, *, keep: set[str], actor) -> None:
-    """Cancel the earlier plan's tasks that never started, and free their refs for the new plan."""
-    for link in run.run_tasks.select_related("task").exclude(ref__in=keep):
-        if link.task.status in UNSTARTED:
-            task_services.task_cancel(link.task, actor=actor, reason=f"Replaced by a new plan of run {run.pk}.")
+    """Cancel the earlier plan's tasks that never started or failed, and free their refs for the new plan.
+
+    Tasks still running or in review stay: they finish, and their reviews still count.
+    """
+    reason = f"Replaced by a new plan of run {run.pk}."
+    for link in run.run_tasks.exclude(ref__in=keep).order_by("pk"):
+        task = Task.objects.get(pk=link.task_id)  # fresh: cancelling one task may have blocked another
+        if task.status == TaskStatus.FAILED:
+            # failed → cancelled is not a move the state machine has: through the backlog.
+            task = task_services.task_transition(task, to=TaskStatus.BACKLOG, actor=actor, reason=reason)
+        if task.status in UNSTARTED:
+            task_services.task_cancel(task, actor=actor, reason=reason)
         link.ref = f"{link.ref}@{link.pk}"
         link.save(update_fields=["ref"])
 

@@ -30,3 +30,19 @@ def percent(ratio) -> int:
         return round(float(ratio) * 100)
     except (TypeError, ValueError):
         return 0
+
+
+@register.inclusion_tag("autopilot/board_panel.html", takes_context=True)
+def autopilot_board_panel(context):
+    """Active runs with their goal's progress and the review queue's size, for the board.
+
+    The board can show it with `{% load autopilot_tags %}{% autopilot_board_panel %}`.
+    """
+    from autopilot import selectors
+    from autopilot.models import ACTIVE_RUN_STATUSES
+
+    user = context["request"].user
+    active = list(selectors.run_list(user).filter(status__in=ACTIVE_RUN_STATUSES).order_by("-id")[:10])
+    progress = {row["id"]: row for row in selectors.goal_overview(user, goal_ids=[r.goal_id for r in active])}
+    runs = [{"run": run, "progress": progress.get(run.goal_id)} for run in active]
+    return {"runs": runs, "pending": selectors.pending_reviews(user).count()}

@@ -181,3 +181,26 @@ def test_an_unexpected_error_fails_planning_instead_of_retrying_forever(run, mon
     RunLoop().step()
     run.refresh_from_db()
     assert run.status == "failed" and run.reason == "Planning failed unexpectedly: ZeroDivisionError: division by zero"
+
+
+def test_replanning_a_failed_run_retires_its_failed_work(emulator, deployment, run, maintainer):
+    emulator.set_reply(plan_json(task_json("t1"), task_json("t2", depends_on=["t1"])), model=EMULATED, times=1)
+    RunLoop().step()
+    runs.run_approve(run, actor=maintainer)
+    Task.objects.filter(autopilot_link__ref="t1").update(status="failed", last_error="boom")
+    Task.objects.filter(autopilot_link__ref="t2").update(status="blocked", blocked_from="backlog")
+    RunLoop().run_until_idle()
+    run.refresh_from_db()
+    assert run.status == "failed" and "boom" in run.reason
+
+    emulator.set_reply(plan_json(task_json("t1", prompt="echo better")), model=EMULATED, times=1)
+    runs.run_replan(run, actor=maintainer)
+    RunLoop().step()
+    runs.run_approve(run, actor=maintainer)
+    old = Task.objects.filter(autopilot_link__ref__contains="@").values_list("status", flat=True)
+    assert sorted(old) == ["cancelled", "cancelled"]
+    assert Task.objects.get(autopilot_link__ref="t1").description == "echo better"
+    Task.objects.filter(autopilot_link__ref="t1").update(status="done")
+    RunLoop().run_until_idle()
+    run.refresh_from_db()
+    assert run.status == "completed"

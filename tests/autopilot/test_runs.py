@@ -208,3 +208,12 @@ def test_browsable_api_pages_render(admin_user, client, planned):
         assert client.get(url, HTTP_ACCEPT="text/html").status_code == 200, url
     schema = client.get("/api/schema/").content.decode()
     assert "/api/autopilot/runs/{id}/approve/" in schema and "/api/reviews/{id}/request_changes/" in schema
+
+
+def test_board_panel_tag_shows_active_runs_and_the_queue(rf, maintainer, planned):
+    from django.template import Context, Template
+
+    request = rf.get("/board/")
+    request.user = maintainer
+    html = Template("{% load autopilot_tags %}{% autopilot_board_panel %}").render(Context({"request": request}))
+    assert f"Run #{planned.pk} Add a health page" in html and "<strong>0</strong> reviews waiting" in html

@@ -90,4 +90,7 @@ def test_totals_per_task_project_provider_and_day(make, emulator, project, other
     )
     assert sum(row["cost"] for row in metrics["spend_by_day"]) == pytest.approx(metrics["totals"]["cost"])
     assert LLMCall.objects.filter(task=task).count() == 1
+    [task_total] = metrics["by_task"]
+    assert (task_total["task"], task_total["calls"]) == (task.pk, 1)
+    assert task_total["cost"] == pytest.approx(float(LLMCall.objects.get(task=task).cost))
     assert metrics["latency_ms"]["p50"] > 0

@@ -182,6 +182,7 @@
     renderBars("lm-by-model", data.by_model);
     renderBars("lm-by-provider", data.by_provider);
     renderBars("lm-by-project", data.by_project);
+    renderBars("lm-by-task", data.by_task);
     renderBudgets(data.budgets);
     renderBreakers(data.breakers);
     renderRecent(data.recent);
