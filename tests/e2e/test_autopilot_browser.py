@@ -14,6 +14,7 @@ import sys
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connection
 from playwright.sync_api import expect, sync_playwright
 
 from autopilot.models import AutopilotRun, ReviewItem
@@ -59,7 +60,6 @@ def newcomer(admin_user):
 
 def test_demo_goal_from_start_to_approved_reviews_in_the_browser(stack, newcomer):
     base = stack.url
-    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
@@ -68,30 +68,31 @@ def test_demo_goal_from_start_to_approved_reviews_in_the_browser(stack, newcomer
         page.fill("input[name=username]", newcomer.username)
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        expect(page).to_have_url(base + "/autopilot/")
+        expect(page).to_have_url(base + "/autopilot/", timeout=WAIT_MS)
 
         demo_row = page.locator("tr", has_text="Autopilot demo")
         demo_row.get_by_role("button", name="Start autopilot").click()
         run_link = page.locator("tr[data-run] a").first
-        expect(run_link).to_be_visible()
+        expect(run_link).to_be_visible(timeout=WAIT_MS)
         run_link.click()
 
         # The loop plans it (demo template); the page refreshes itself when the plan arrives.
         page.get_by_role("button", name="Approve plan").click()
-        expect(page.locator("#run-status")).to_have_text(re.compile("running", re.I))
+        expect(page.locator("#run-status")).to_have_text(re.compile("running", re.I), timeout=WAIT_MS)
 
         run = AutopilotRun.objects.get()
         page.goto(base + "/reviews/")
         for _ in range(2):  # the LLM write-up, then the shell summary that depends on it
             first = page.locator(f'article.ap-review[data-run="{run.pk}"]').first
-            expect(first).to_be_visible()
+            expect(first).to_be_visible(timeout=WAIT_MS)
             review = page.locator(f"#{first.get_attribute('id')}")
             review.get_by_role("button", name="Approve").click()
-            expect(review).to_have_count(0)
+            expect(review).to_have_count(0, timeout=WAIT_MS)
 
         page.goto(base + f"/autopilot/runs/{run.pk}/")
-        expect(page.locator("#run-status")).to_have_text(re.compile("completed", re.I))
+        expect(page.locator("#run-status")).to_have_text(re.compile("completed", re.I), timeout=WAIT_MS)
         browser.close()
+        connection.close()  # ORM calls inside Playwright's greenlet opened a connection of their own
 
     decided = {item.task.autopilot_link.ref: item for item in ReviewItem.objects.filter(run=run)}
     assert decided["t1"].decided_by_rule is not None
