@@ -15,7 +15,9 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean_env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG")}
+    # Each test gets its own data dir and SQLite file, whatever database the suite itself runs on.
+    inherited = ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL")
+    clean_env = {k: v for k, v in os.environ.items() if k not in inherited}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean_env, **env}, capture_output=True, text=True,
         timeout=60,

@@ -8,25 +8,26 @@ from tests.projects import factories
 MODELS = ["project", "goal", "milestone", "feature", "bug", "task", "event", "secret"]
 
 
-def seed(project):
-    factories.make_goal(project)
-    factories.make_milestone(project)
-    factories.make_feature(project)
-    factories.make_bug(project)
-    factories.make_task(project)
-    factories.make_secret(project)
+def seed(project) -> dict:
+    return {
+        "project": project,
+        "goal": factories.make_goal(project),
+        "milestone": factories.make_milestone(project),
+        "feature": factories.make_feature(project),
+        "bug": factories.make_bug(project),
+        "task": factories.make_task(project),
+        "secret": factories.make_secret(project),
+        "event": Event.objects.first(),
+    }
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_admin_pages_render(client, admin_user, project, model):
-    seed(project)
+    obj = seed(project)[model]
     client.force_login(admin_user)
     changelist = client.get(f"/admin/projects/{model}/?q=a")
     assert changelist.status_code == 200
-    obj_id = Event.objects.first().pk if model == "event" else 1
-    if model == "project":
-        obj_id = project.pk
-    assert client.get(f"/admin/projects/{model}/{obj_id}/change/").status_code == 200
+    assert client.get(f"/admin/projects/{model}/{obj.pk}/change/").status_code == 200
     if model != "event":
         assert client.get(f"/admin/projects/{model}/add/").status_code == 200
 
