@@ -18,8 +18,11 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         User = get_user_model()
+        login_url = (
+            f"http://{os.environ.get('ARCHITECT_HOST', '127.0.0.1')}:{os.environ.get('ARCHITECT_PORT', '8000')}/login/"
+        )
         if User.objects.filter(is_superuser=True).exists():
-            self.stdout.write("An admin account exists; log in at http://127.0.0.1:8000/login/")
+            self.stdout.write(f"An admin account exists; log in at {login_url}")
             return
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
@@ -30,6 +33,6 @@ class Command(BaseCommand):
         )
         user.groups.add(Group.objects.get_or_create(name=roles.ADMIN)[0])
         self.stdout.write(self.style.SUCCESS("Created the first admin account."))
-        self.stdout.write(f"  Log in at http://127.0.0.1:8000/login/ as '{username}'")
+        self.stdout.write(f"  Log in at {login_url} as '{username}'")
         if shown:
             self.stdout.write(f"  Password (shown only this once): {password}")
