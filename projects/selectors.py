@@ -32,15 +32,17 @@ def goal_list(user) -> QuerySet[Goal]:
 
 
 def milestone_list(user) -> QuerySet[Milestone]:
+    # Cancelled tasks (rejected or replaced work) do not count towards progress.
+    counted = ~Q(tasks__status=TaskStatus.CANCELLED)
     return (
         scoped_to_projects(Milestone.objects.all(), user)
         .annotate(
-            estimate_total=Sum("tasks__estimate"),
+            estimate_total=Sum("tasks__estimate", filter=counted),
             estimate_done=Sum("tasks__estimate", filter=Q(tasks__status=TaskStatus.DONE)),
-            task_count=Count("tasks"),
+            task_count=Count("tasks", filter=counted),
         )
-        .order_by("due_date", "id")
-    )  # Meta.ordering does not apply to aggregate queries
+        .order_by("due_date", "id")  # Meta.ordering does not apply to aggregate queries
+    )
 
 
 def feature_list(user) -> QuerySet[Feature]:

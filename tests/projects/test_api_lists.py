@@ -67,3 +67,16 @@ def test_schema_is_served(api):
     response = api.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/tasks/" in response.content
+
+
+def test_cancelled_tasks_do_not_count_towards_milestone_progress(api, project):
+    milestone = factories.make_milestone(project)
+    done = factories.make_task(project, milestone=milestone, estimate=1, status="ready")
+    dropped = factories.make_task(project, milestone=milestone, estimate=5)
+    done.status = "done"
+    done.save()
+    dropped.status = "cancelled"
+    dropped.save()
+    body = api.get(f"/api/milestones/{milestone.pk}/").json()
+    assert body["progress"] == 1.0
+    assert body["task_count"] == 1
