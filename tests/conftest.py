@@ -1,12 +1,48 @@
 """Shared fixtures: one user per role, API clients that authenticate like real clients."""
 
+import os
+
 import pytest
 from django.contrib.auth.models import Group, User
+from pytest_django.plugin import blocking_manager_key
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from architect import roles
 from projects.models import Project
+
+SEEDING_MIGRATIONS = [
+    ("projects.migrations.0002_roles", "create_roles"),
+    ("llmrouting.migrations.0002_seed_providers", "seed"),
+    ("sessions_pool.migrations.0002_seed_profiles", "seed"),
+]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Put back the rows data migrations seed once a transactional test has flushed them.
+
+    pytest-django runs transactional tests last in one process, but under
+    pytest-xdist they interleave with the others, which expect the seeds.
+    After the hook's yield every fixture, the flush included, has torn down.
+    """
+    yield
+    if nextitem is None or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # serial runs keep transactional tests last; after the last one the database is gone
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    if "transactional_db" in fixtures or "live_server" in fixtures or (marker and marker.kwargs.get("transaction")):
+        with item.config.stash[blocking_manager_key].unblock():
+            reseed()
+
+
+def reseed() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in SEEDING_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)
 
 
 def pytest_configure(config):
