@@ -15,6 +15,9 @@ SEEDING_MIGRATIONS = [
     ("projects.migrations.0002_roles", "create_roles"),
     ("llmrouting.migrations.0002_seed_providers", "seed"),
     ("sessions_pool.migrations.0002_seed_profiles", "seed"),
+    ("llmrouting.migrations.0003_role_permissions", "grant_roles"),
+    ("sessions_pool.migrations.0003_role_permissions", "grant_roles"),
+    ("autopilot.migrations.0003_role_permissions", "grant_roles"),
 ]
 
 

@@ -39,3 +39,10 @@ def grant_app_to_admin(apps, app_label: str) -> None:
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name="admin")
     group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label))
+
+
+def grant_app(apps, app_label: str, actions_by_role: dict[str, tuple[str, ...]]) -> None:
+    """Give each role ACTIONS on every model of APP_LABEL (and admins everything)."""
+    models = [model._meta.model_name for model in apps.get_app_config(app_label).get_models()]
+    grant(apps, {role: {f"{app_label}.{m}": actions for m in models} for role, actions in actions_by_role.items()})
+    grant_app_to_admin(apps, app_label)

@@ -1,0 +1,15 @@
+"""Give the role groups their permissions on this app's models (admin pages)."""
+
+from django.db import migrations
+
+from architect.lib.role_grants import VIEW, grant_app
+
+
+def grant_roles(apps, schema_editor):
+    grant_app(apps, "llmrouting", {"maintainer": VIEW, "viewer": VIEW})
+
+
+class Migration(migrations.Migration):
+    dependencies = [("llmrouting", "0002_seed_providers"), ("projects", "0002_roles")]
+
+    operations = [migrations.RunPython(grant_roles, migrations.RunPython.noop)]
