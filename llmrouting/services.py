@@ -12,6 +12,7 @@ from llmrouting.catalog import known_prices
 from llmrouting.models import Deployment, DeploymentHealth, LLMCall, Provider, RoutingOutcome
 from projects.models import Secret, Task
 from projects.services.events import event_record
+from projects.services.tracker import save_changes, save_new
 
 SECRET_FIELDS = frozenset({"credential", "api_key"})
 
@@ -30,11 +31,7 @@ def _record(obj: models.Model, *, actor, verb: str, changed: list[str] | None = 
 
 @transaction.atomic
 def config_create(model: type[models.Model], *, actor, fields: dict, many: dict | None = None):
-    obj = model(**fields)
-    obj.full_clean()
-    obj.save()
-    for name, values in (many or {}).items():
-        getattr(obj, name).set(values)
+    obj = save_new(model, fields=fields, many=many)
     if isinstance(obj, Deployment):
         DeploymentHealth.objects.get_or_create(deployment=obj)
     _record(obj, actor=actor, verb="created")
@@ -43,14 +40,7 @@ def config_create(model: type[models.Model], *, actor, fields: dict, many: dict 
 
 @transaction.atomic
 def config_update(obj: models.Model, *, actor, fields: dict, many: dict | None = None):
-    changed = [name for name, value in fields.items() if getattr(obj, name) != value]
-    for name, value in fields.items():
-        setattr(obj, name, value)
-    obj.full_clean()
-    obj.save()
-    for name, values in (many or {}).items():
-        getattr(obj, name).set(values)
-        changed.append(name)
+    changed = save_changes(obj, fields=fields, many=many)
     _record(obj, actor=actor, verb="updated", changed=changed)
     return obj
 

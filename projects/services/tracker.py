@@ -24,19 +24,18 @@ def _record(obj, *, actor, verb: str, changed: list[str] | None = None) -> None:
     )
 
 
-@transaction.atomic
-def tracker_create(model: type[models.Model], *, actor, fields: dict, many: dict | None = None):
+def save_new(model: type[models.Model], *, fields: dict, many: dict | None = None) -> models.Model:
+    """Validate and save a new row with its many-to-many links (the caller records the event)."""
     obj = model(**fields)
     obj.full_clean()
     obj.save()
     for name, values in (many or {}).items():
         getattr(obj, name).set(values)
-    _record(obj, actor=actor, verb="created")
     return obj
 
 
-@transaction.atomic
-def tracker_update(obj: models.Model, *, actor, fields: dict, many: dict | None = None):
+def save_changes(obj: models.Model, *, fields: dict, many: dict | None = None) -> list[str]:
+    """Validate and save changes to OBJ; return the names of the fields that changed."""
     changed = sorted(name for name, value in fields.items() if getattr(obj, name) != value)
     for name, value in fields.items():
         setattr(obj, name, value)
@@ -45,6 +44,19 @@ def tracker_update(obj: models.Model, *, actor, fields: dict, many: dict | None 
     for name, values in (many or {}).items():
         getattr(obj, name).set(values)
         changed.append(name)
+    return changed
+
+
+@transaction.atomic
+def tracker_create(model: type[models.Model], *, actor, fields: dict, many: dict | None = None):
+    obj = save_new(model, fields=fields, many=many)
+    _record(obj, actor=actor, verb="created")
+    return obj
+
+
+@transaction.atomic
+def tracker_update(obj: models.Model, *, actor, fields: dict, many: dict | None = None):
+    changed = save_changes(obj, fields=fields, many=many)
     _record(obj, actor=actor, verb="updated", changed=changed)
     return obj
 
