@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from architect.lib.service_admin import ServiceModelAdmin
 from llmrouting import limits, services
 from llmrouting.models import (
     Budget,
@@ -16,25 +17,12 @@ from llmrouting.models import (
 )
 
 
-class ConfigAdmin(admin.ModelAdmin):
+class ConfigAdmin(ServiceModelAdmin):
     """Saves and deletes through the config services, so events are written."""
 
-    list_per_page = 50
-
-    def save_model(self, request, obj, form, change):
-        concrete = {f.name for f in obj._meta.concrete_fields}
-        fields = {name: getattr(obj, name) for name in form.cleaned_data if name in concrete}
-        if change:
-            services.config_update(obj, actor=request.user, fields=fields)
-        else:
-            obj.pk = services.config_create(type(obj), actor=request.user, fields=fields).pk
-
-    def delete_model(self, request, obj):
-        services.config_delete(obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
+    create_service = staticmethod(services.config_create)
+    update_service = staticmethod(services.config_update)
+    delete_service = staticmethod(services.config_delete)
 
 
 class ProviderAdminForm(forms.ModelForm):

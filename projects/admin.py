@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 
 from architect import roles
 from architect.errors import DomainError
+from architect.lib.service_admin import ServiceModelAdmin
 from projects.models import Bug, Event, Feature, Goal, Milestone, Project, Secret, Task, TaskAttempt, TaskStatus
 from projects.services import tasks as task_services
 from projects.services import tracker
@@ -17,31 +18,13 @@ admin.site.index_title = "Projects, work and settings"
 admin.site.site_url = "/board/"
 
 
-class ServiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
-    """Saves and deletes through the tracker services, so events are written."""
+class ServiceAdmin(AuditlogHistoryAdminMixin, ServiceModelAdmin):
+    """Saves and deletes through the tracker services; shows django-auditlog history."""
 
     show_auditlog_history_link = True
-    list_per_page = 50
-
-    def save_model(self, request, obj, form, change):
-        fields = {name: getattr(obj, name) for name in self._concrete_field_names(form)}
-        if change:
-            tracker.tracker_update(obj, actor=request.user, fields=fields)
-        else:
-            obj.pk = tracker.tracker_create(type(obj), actor=request.user, fields=fields).pk
-
-    def delete_model(self, request, obj):
-        tracker.tracker_delete(obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
-
-    @staticmethod
-    def _concrete_field_names(form) -> list[str]:
-        model = form._meta.model
-        concrete = {f.name for f in model._meta.concrete_fields}
-        return [name for name in form.cleaned_data if name in concrete]
+    create_service = staticmethod(tracker.tracker_create)
+    update_service = staticmethod(tracker.tracker_update)
+    delete_service = staticmethod(tracker.tracker_delete)
 
 
 class ProjectChildInline(admin.TabularInline):
@@ -194,7 +177,7 @@ class TaskAdmin(ServiceAdmin):
         return [*self.readonly_fields, "status"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        fields = {n: getattr(obj, n) for n in self._concrete_field_names(form) if n != "status" or not change}
+        fields = {n: getattr(obj, n) for n in self.concrete_field_names(form) if n != "status" or not change}
         if change:
             task_services.task_update(obj, actor=request.user, **fields)
         else:
