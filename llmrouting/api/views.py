@@ -12,36 +12,23 @@ from architect.permissions import RolePermission
 from llmrouting import selectors, services
 from llmrouting.api import serializers
 from llmrouting.models import Budget, LLMCall, RoutingPolicy
+from projects.api.views import TrackerViewSet
 from projects.selectors import task_list
 
 ADMIN_ONLY = {roles.ADMIN}
 MANAGERS = {roles.ADMIN, roles.MAINTAINER}
 
 
-class ConfigViewSet(viewsets.ModelViewSet):
+class ConfigViewSet(TrackerViewSet):
     """CRUD through the generic config services, so every change writes its event."""
 
     model = None
-    many_fields: tuple[str, ...] = ()
+    create_service = staticmethod(services.config_create)
+    update_service = staticmethod(services.config_update)
+    delete_service = staticmethod(services.config_delete)
 
-    def perform_create(self, serializer):
-        fields, many = self._split(serializer.validated_data)
-        serializer.instance = services.config_create(self.model, actor=self.request.user, fields=fields, many=many)
-
-    def perform_update(self, serializer):
-        fields, many = self._split(serializer.validated_data)
-        serializer.instance = services.config_update(
-            serializer.instance, actor=self.request.user, fields=fields, many=many
-        )
-
-    def perform_destroy(self, instance):
-        services.config_delete(instance, actor=self.request.user)
-
-    def _split(self, data: dict) -> tuple[dict, dict]:
-        return (
-            {k: v for k, v in data.items() if k not in self.many_fields},
-            {k: v for k, v in data.items() if k in self.many_fields},
-        )
+    def object_project_id(self, obj) -> int | None:
+        return getattr(obj, "project_id", None)  # providers and deployments belong to no project
 
 
 class ProviderViewSet(ConfigViewSet):

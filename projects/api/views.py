@@ -23,6 +23,10 @@ class TrackerViewSet(viewsets.ModelViewSet):
     model: type[Model]
     selector = None
     many_fields: tuple[str, ...] = ()
+    # Other apps reuse this viewset with their own generic write services.
+    create_service = staticmethod(tracker.tracker_create)
+    update_service = staticmethod(tracker.tracker_update)
+    delete_service = staticmethod(tracker.tracker_delete)
 
     def get_queryset(self):
         return type(self).selector(self.request.user)
@@ -32,16 +36,16 @@ class TrackerViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         fields, many = self._split(serializer.validated_data)
-        serializer.instance = tracker.tracker_create(self.model, actor=self.request.user, fields=fields, many=many)
+        serializer.instance = type(self).create_service(self.model, actor=self.request.user, fields=fields, many=many)
 
     def perform_update(self, serializer):
         fields, many = self._split(serializer.validated_data)
-        serializer.instance = tracker.tracker_update(
+        serializer.instance = type(self).update_service(
             serializer.instance, actor=self.request.user, fields=fields, many=many
         )
 
     def perform_destroy(self, instance):
-        tracker.tracker_delete(instance, actor=self.request.user)
+        type(self).delete_service(instance, actor=self.request.user)
 
     def _split(self, data: dict) -> tuple[dict, dict]:
         fields = {k: v for k, v in data.items() if k not in self.many_fields}
