@@ -1,42 +1,26 @@
 """A restart of every process mid-run: real autopilot loop, dispatcher and qcluster processes are
 SIGKILLed while a task runs, started again, and the run carries on to completion."""
 
-import os
-import signal
-
 import pytest
 
 from autopilot.models import ApprovalRule, AutopilotRun, ReviewItem
 from autopilot.services import runs
 from projects.models import Task, TaskStatus
 from tests.autopilot.conftest import EMULATED, plan_json, task_json
-from tests.projects import engine_helpers as eh
-
-ENV = {
-    "ARCHITECT_LEASE_SECONDS": "2",
-    "ARCHITECT_RETRY_BASE_SECONDS": "0.2",
-    "ARCHITECT_RETRY_JITTER": "0",
-    "ARCHITECT_DISPATCH_LEASE_SECONDS": "30",
-    "ARCHITECT_WORKERS": "2",
-    "ARCHITECT_DISPATCH_INTERVAL": "0.1",
-}
+from tests import processes
+from tests.projects.test_engine_crash import SHORT_LEASES
 
 
-def start_all(tmp_path, round_: int) -> list:
-    env = eh.worker_env(**ENV)
+def start_all(round_: int) -> list:
     return [
-        eh.start(["manage.py", name, *args], env, tmp_path / f"{name}-{round_}.log")
+        processes.manage(name, *args, log_name=f"restart-{name}-{round_}.log", **SHORT_LEASES)
         for name, args in (("qcluster", []), ("dispatcher", []), ("autopilot", ["--interval", "0.1"]))
     ]
 
 
-def kill_all(processes) -> None:
-    for process in processes:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=10)
+def kill_all(started) -> None:
+    for process in started:
+        processes.kill_group(process)
 
 
 @pytest.mark.integration
@@ -49,30 +33,32 @@ def test_killing_every_process_mid_run_then_starting_again_completes_the_run(
     emulator.set_reply(
         plan_json(
             task_json("t1", prompt="echo one"),
-            task_json("t2", prompt=f"touch {marker}; sleep 4; echo two", depends_on=["t1"]),
+            # Killed in the first attempt's sleep; the retry need not wait.
+            task_json("t2", prompt=f'touch {marker}; [ "$ARCHITECT_ATTEMPT" = 1 ] && sleep 30; echo two',
+                      depends_on=["t1"]),  # fmt: skip
             task_json("t3", prompt="echo three", depends_on=["t2"]),
         ),
         model=EMULATED,
         times=1,
     )
     run = runs.run_start(actor=maintainer, goal=goal, auto_approve_plan=True)
-    processes = start_all(tmp_path, 1)
+    started = start_all(1)
     try:
-        eh.wait_for(marker.exists, timeout=90, message="t2 to start in the first set of processes")
+        processes.wait_for(marker.exists, timeout=90, message="t2 to start in the first set of processes")
         assert Task.objects.get(autopilot_link__ref="t1").status == TaskStatus.DONE
         assert AutopilotRun.objects.get(pk=run.pk).status == "running"
     finally:
-        kill_all(processes)  # no chance to clean up: as a power cut would leave it
+        kill_all(started)  # no chance to clean up: as a power cut would leave it
 
-    processes = start_all(tmp_path, 2)
+    started = start_all(2)
     try:
-        eh.wait_for(
+        processes.wait_for(
             lambda: AutopilotRun.objects.get(pk=run.pk).status == "completed",
             timeout=120,
             message="the run to complete after the restart",
         )
     finally:
-        kill_all(processes)
+        kill_all(started)
     t2 = Task.objects.get(autopilot_link__ref="t2")
     assert list(t2.attempt_set.order_by("number").values_list("outcome", flat=True)) == ["lease_expired", "succeeded"]
     assert ReviewItem.objects.filter(run=run, status="approved").count() == 3

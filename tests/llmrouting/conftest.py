@@ -1,21 +1,14 @@
 """Fixtures for LLM routing: the provider emulator, providers and deployments pointed at it."""
 
-import os
-import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from llmrouting import config, limits
 from llmrouting.models import Deployment, DeploymentHealth, Provider
 from llmrouting.router import shared_learner
 from projects.models import Secret
 from tests.fakes.provider_emulator import ProviderEmulator
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # kind -> (LiteLLM model string, model name the emulator sees, priced by LiteLLM?)
 KIND_MODELS = {
@@ -79,29 +72,3 @@ def make(emulator):
         return make_deployment(provider, model, tier=tier, price=price, **(deployment or {}))
 
     return build
-
-
-def subprocess_env() -> dict:
-    """Environment that points a child Django process at this test's database."""
-    db = settings.DATABASES["default"]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "architect.settings", "PYTHONPATH": str(ROOT)}
-    if db["ENGINE"].endswith("sqlite3"):
-        env["DATABASE_URL"] = f"sqlite:///{Path(db['NAME']).resolve()}"
-    else:
-        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return env
-
-
-def run_child(code: str, *, timeout: float = 60) -> subprocess.Popen:
-    """Start `python -c CODE` with Django set up on the test database; returns the process."""
-    prelude = "import django; django.setup()\n"
-    return subprocess.Popen(
-        [sys.executable, "-c", prelude + code],
-        env=subprocess_env(),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )

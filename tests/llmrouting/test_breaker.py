@@ -9,7 +9,7 @@ from django.utils import timezone
 from llmrouting import breaker
 from llmrouting.models import BreakerState, Deployment, DeploymentHealth
 from llmrouting.router import LLMRequest, route
-from tests.llmrouting.conftest import run_child
+from tests.processes import python as run_child
 
 
 def state_of(deployment) -> str:

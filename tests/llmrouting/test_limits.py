@@ -6,7 +6,7 @@ from django.utils import timezone
 from llmrouting import limits
 from llmrouting.models import LLMCall, RateWindow
 from llmrouting.router import LLMRequest, RoutingFailed, route
-from tests.llmrouting.conftest import run_child
+from tests.processes import python as run_child
 
 
 @pytest.mark.django_db

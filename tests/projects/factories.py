@@ -1,6 +1,9 @@
 """Small builders for tracker rows, through the services like real writes."""
 
-from projects.models import Bug, Feature, Goal, Milestone, Secret, Task
+from django.conf import settings
+from django.db import connection
+
+from projects.models import Bug, Feature, Goal, Milestone, Secret, Task, TaskStatus
 from projects.services import tasks as task_services
 from projects.services import tracker
 
@@ -31,3 +34,14 @@ def make_secret(project=None, **fields) -> Secret:
         actor="test",
         fields={"name": fields.pop("name", "API_KEY"), "project": project, "value": fields.pop("value", "s3cret")},
     )
+
+
+def bulk_ready_tasks(project, count: int, **fields) -> list[int]:
+    """COUNT ready tasks in one bulk insert (no events), for load and concurrency tests."""
+    fields.setdefault("executor", "shell")
+    rows = [Task(project=project, title=f"t{i}", status=TaskStatus.READY, **fields) for i in range(count)]
+    Task.objects.bulk_create(rows, batch_size=500)
+    with connection.cursor() as cursor:
+        # Fresh planner statistics after a bulk load, as autovacuum would give a live server.
+        cursor.execute("ANALYZE projects_task" if settings.IS_POSTGRES else "ANALYZE")
+    return list(Task.objects.filter(project=project).values_list("id", flat=True))

@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from projects.models import Event
 from projects.services.events import event_record
-from tests.projects.live_processes import Daphne, manage_shell, start_qcluster, stop
+from tests.processes import Daphne, manage, manage_shell, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 WAIT = 15
@@ -115,7 +115,7 @@ def test_change_committed_in_manage_py_shell_reaches_the_daphne_client(daphne, t
 
 def test_change_committed_by_a_qcluster_job_reaches_the_daphne_client(daphne, token, project):
     after = latest_id()
-    worker = start_qcluster()
+    worker = manage("qcluster", log_name="qcluster-board.log")
     try:
 
         async def scenario():

@@ -9,8 +9,8 @@ from django.utils import timezone
 from projects.engine.claim import claim_next, claimable
 from projects.engine.dispatcher import Dispatcher
 from projects.models import Task, TaskStatus
-from tests.projects import engine_helpers
-from tests.projects.factories import make_task
+from tests import processes
+from tests.projects.factories import bulk_ready_tasks, make_task
 
 
 def claim(executors=("shell",), skills=None, **kwargs):
@@ -109,25 +109,15 @@ def django_capture_commits():
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_eight_processes_claim_two_thousand_tasks_each_exactly_once(project, tmp_path):
-    ids = engine_helpers.bulk_ready_tasks(project, 2000)
+    ids = bulk_ready_tasks(project, 2000)
     go = tmp_path / "go"
-    env = engine_helpers.worker_env()
-    claimers = [
-        engine_helpers.subprocess.Popen(
-            [engine_helpers.sys.executable, "tests/projects/engine_claimer.py", f"claimer-{n}", str(go)],
-            cwd=engine_helpers.ROOT,
-            env=env,
-            stdout=engine_helpers.subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for n in range(8)
-    ]
+    claimers = [processes.call("tests.projects.engine_claimer:claim_until_empty", f"claimer-{n}", str(go)) for n in range(8)]
     try:
         go.touch()
-        outputs = [process.communicate(timeout=100)[0] for process in claimers]
+        outputs = [processes.output(claimer, timeout=100) for claimer in claimers]
     finally:
-        for process in claimers:
-            process.kill() if process.poll() is None else None
+        for claimer in claimers:
+            processes.kill_group(claimer)
     claimed = [task_id for output in outputs for task_id in json.loads(output.strip().splitlines()[-1])]
     assert len(claimed) == 2000 and sorted(claimed) == sorted(ids)  # every task once, none twice
     assert sum(1 for output in outputs if json.loads(output.strip().splitlines()[-1])) >= 2  # really concurrent

@@ -16,7 +16,7 @@ from projects.engine.runner import run_task
 from projects.executors.shell import kill_marked_group
 from projects.models import Event, Task, TaskStatus
 from projects.services import tasks as task_services
-from tests.projects.engine_helpers import wait_for
+from tests.processes import wait_for
 from tests.projects.factories import make_task
 
 
