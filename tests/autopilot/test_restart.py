@@ -6,8 +6,8 @@ import pytest
 from autopilot.models import ApprovalRule, AutopilotRun, ReviewItem
 from autopilot.services import runs
 from projects.models import Task, TaskStatus
-from tests.autopilot.conftest import EMULATED, plan_json, task_json
 from tests import processes
+from tests.autopilot.conftest import EMULATED, plan_json, task_json
 from tests.projects.test_engine_crash import SHORT_LEASES
 
 
@@ -34,8 +34,9 @@ def test_killing_every_process_mid_run_then_starting_again_completes_the_run(
         plan_json(
             task_json("t1", prompt="echo one"),
             # Killed in the first attempt's sleep; the retry need not wait.
-            task_json("t2", prompt=f'touch {marker}; [ "$ARCHITECT_ATTEMPT" = 1 ] && sleep 30; echo two',
-                      depends_on=["t1"]),  # fmt: skip
+            task_json(
+                "t2", prompt=f'touch {marker}; [ "$ARCHITECT_ATTEMPT" = 1 ] && sleep 30; echo two', depends_on=["t1"]
+            ),  # fmt: skip
             task_json("t3", prompt="echo three", depends_on=["t2"]),
         ),
         model=EMULATED,

@@ -111,7 +111,9 @@ def django_capture_commits():
 def test_eight_processes_claim_two_thousand_tasks_each_exactly_once(project, tmp_path):
     ids = bulk_ready_tasks(project, 2000)
     go = tmp_path / "go"
-    claimers = [processes.call("tests.projects.engine_claimer:claim_until_empty", f"claimer-{n}", str(go)) for n in range(8)]
+    claimers = [
+        processes.call("tests.projects.engine_claimer:claim_until_empty", f"claimer-{n}", str(go)) for n in range(8)
+    ]
     try:
         go.touch()
         outputs = [processes.output(claimer, timeout=100) for claimer in claimers]

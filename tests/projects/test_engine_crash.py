@@ -21,7 +21,9 @@ SHORT_LEASES = {
 @pytest.fixture
 def engine_processes(tmp_path):
     """A real dispatcher and a real qcluster against the test database, with short leases."""
-    started = [processes.manage(name, log_name=f"crash-{name}.log", **SHORT_LEASES) for name in ("qcluster", "dispatcher")]
+    started = [
+        processes.manage(name, log_name=f"crash-{name}.log", **SHORT_LEASES) for name in ("qcluster", "dispatcher")
+    ]
     yield tmp_path
     for process in started:
         processes.stop(process)
