@@ -39,6 +39,16 @@ def pytest_runtest_teardown(item, nextitem):
             reseed()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def warm_fork_server(request):
+    """When integration tests will run, start their fork server while the quick tests run first."""
+    if any(item.get_closest_marker("integration") for item in request.session.items):
+        request.getfixturevalue("django_db_setup")
+        from tests import processes
+
+        processes.warm_up()
+
+
 def reseed() -> None:
     import importlib
 
@@ -114,3 +124,36 @@ def clients(admin_user, maintainer, viewer, agent):
         "agent": token_client(agent),
         "admin": token_client(admin_user),
     }
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    from tests.browser import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser(chromium_browser):
+    """The module's headless Chromium; the pages a test opens are closed after it."""
+    yield chromium_browser
+    for context in chromium_browser.contexts:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def daphne_server(django_db_setup):
+    from tests.processes import Daphne
+
+    server = Daphne().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def daphne(daphne_server):
+    """The module's real daphne on the test database, running (a test before may have stopped it)."""
+    if not daphne_server.running:
+        daphne_server.start()
+    return daphne_server

@@ -255,6 +255,11 @@ def _fork_server() -> _ForkServer:
     return _server
 
 
+def warm_up() -> None:
+    """Start the fork server now, so its few seconds of imports overlap whatever runs next."""
+    _fork_server()
+
+
 @atexit.register
 def _close_fork_server() -> None:
     if _server is not None:

@@ -31,7 +31,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.projects.live_processes import free_port  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 
 TARGET_P99_MS = {"embedded": 500.0, "redis": 50.0}
 

@@ -6,69 +6,27 @@ arrive: a task created through the API, a status change committed by
 reconnecting and resuming on its own.
 """
 
-import os
-import secrets
-
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from rest_framework.authtoken.models import Token
 
-from tests.projects.live_processes import Daphne, api_post, manage_shell
+from tests.browser import log_in, with_password
+from tests.processes import api_post, manage_shell
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-PASSWORD = "board-e2e-" + secrets.token_hex(4)
 APPEAR_MS = 2000  # the issue's promise: a change shows within 2 s
-
-
-@pytest.fixture(autouse=True)
-def allow_orm_beside_playwright(monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls here are plain sync code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def daphne(django_db_setup):
-    server = Daphne().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
 def board_admin(admin_user):
-    # The server checks passwords with the default hasher list, which lacks the tests' MD5.
-    admin_user.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt(), iterations=1000)
-    admin_user.save(update_fields=["password"])
-    return admin_user
+    return with_password(admin_user)
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(base_url + "/board/")
-    expect(page).to_have_url(base_url + "/login/?next=/board/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(base_url + "/board/")
+def open_board(browser, base_url: str, user, **page_options):
+    page = log_in(browser, base_url, user, "/board/", **page_options)
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    return page
 
 
 def card(page, task_id: int):
@@ -89,8 +47,7 @@ def shell_transition(task_id: int, status: str, **fields) -> None:
 
 def test_board_shows_changes_from_other_processes_live_and_survives_a_restart(daphne, board_admin, project, browser):
     token = Token.objects.get_or_create(user=board_admin)[0].key
-    page = browser.new_page(viewport={"width": 1366, "height": 800})
-    log_in(page, daphne.url, board_admin.username)
+    page = open_board(browser, daphne.url, board_admin, viewport={"width": 1366, "height": 800})
 
     # Created through the API by another process: the card appears without a reload.
     task = api_post(daphne.url, "/api/tasks/", token, {"project": project.id, "title": "Appears live", "priority": 8})
@@ -131,8 +88,7 @@ def test_filters_hide_other_projects_and_executors(daphne, board_admin, project,
     token = Token.objects.get_or_create(user=board_admin)[0].key
     mine = api_post(daphne.url, "/api/tasks/", token, {"project": project.id, "title": "Mine", "executor": "agent"})
     theirs = api_post(daphne.url, "/api/tasks/", token, {"project": other_project.id, "title": "Theirs"})
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    log_in(page, daphne.url, board_admin.username)
+    page = open_board(browser, daphne.url, board_admin, viewport={"width": 390, "height": 844})
     expect(card(page, mine["id"])).to_be_visible()
 
     page.select_option("#filter-project", str(project.id))
@@ -153,17 +109,10 @@ def test_anonymous_visitor_is_sent_to_login(daphne, browser):
     expect(page).to_have_url(daphne.url + "/login/?next=/board/")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _no_proxy():
-    # Chromium must reach the loopback server directly even when the environment sets a proxy.
-    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-
-
 def test_page_goes_to_login_when_its_session_ends(daphne, board_admin, browser):
     from django.contrib.sessions.models import Session
 
-    page = browser.new_page()
-    log_in(page, daphne.url, board_admin.username)
+    page = open_board(browser, daphne.url, board_admin)
     Session.objects.all().delete()  # as a logout elsewhere or an expiry would
     daphne.stop()
     daphne.start()  # the reconnect meets a dead session: close 4401, the page goes to log in

@@ -1,9 +1,6 @@
 """/llm-metrics/: the page, its numbers, and a real browser watching a call made by another process."""
 
-import secrets
-
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from llmrouting.catalog import seed_defaults
 from llmrouting.models import Deployment, DeploymentHealth, Provider
@@ -40,44 +37,26 @@ def test_metrics_count_demo_calls_as_simulated(api, project):
     assert body["by_project"][0]["name"] == "Alpha"
 
 
-PASSWORD = "llm-e2e-" + secrets.token_hex(4)
-
-
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_dashboard_draws_ledger_data_and_updates_live(admin_user, project, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright
+def test_dashboard_draws_ledger_data_and_updates_live(admin_user, project, daphne, browser):
+    from playwright.sync_api import expect
 
-    from tests.e2e.test_board_browser import CHROMIUM, CHROMIUM_ARGS
-    from tests.projects.live_processes import Daphne, manage_shell
+    from tests.browser import log_in, with_password
+    from tests.processes import manage_shell
 
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     seed_defaults(Provider, Deployment, DeploymentHealth)  # an earlier transactional test may have flushed them
-    admin_user.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt(), iterations=1000)
-    admin_user.save(update_fields=["password"])
     route(LLMRequest(prompt="first", project_id=project.pk))
-    server = Daphne().start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            page.goto(server.url + "/llm-metrics/")
-            page.fill("input[name=username]", admin_user.username)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            expect(page.locator("#llm-metrics")).to_have_attribute("data-live", "live", timeout=10000)
-            calls = page.locator('[data-kpi="Calls"] .v')
-            expect(calls).to_have_text("1")
-            expect(page.locator("#lm-spend-chart svg rect[data-provider]")).to_have_count(1)
-            expect(page.locator("#lm-simulated")).to_be_visible()
+    page = log_in(browser, daphne.url, with_password(admin_user), "/llm-metrics/")
+    expect(page.locator("#llm-metrics")).to_have_attribute("data-live", "live", timeout=10000)
+    calls = page.locator('[data-kpi="Calls"] .v')
+    expect(calls).to_have_text("1")
+    expect(page.locator("#lm-spend-chart svg rect[data-provider]")).to_have_count(1)
+    expect(page.locator("#lm-simulated")).to_be_visible()
 
-            # A call routed by another process shows up without a reload, through /ws/board/.
-            manage_shell(
-                "from llmrouting.router import route, LLMRequest; "
-                f"route(LLMRequest(prompt='second', project_id={project.pk}))"
-            )
-            expect(calls).to_have_text("2", timeout=5000)
-            expect(page.locator("#lm-recent tr")).to_have_count(3)
-            browser.close()
-    finally:
-        server.stop()
+    # A call routed by another process shows up without a reload, through /ws/board/.
+    manage_shell(
+        f"from llmrouting.router import route, LLMRequest; route(LLMRequest(prompt='second', project_id={project.pk}))"
+    )
+    expect(calls).to_have_text("2", timeout=5000)
+    expect(page.locator("#lm-recent tr")).to_have_count(3)

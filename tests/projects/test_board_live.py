@@ -15,17 +15,10 @@ from rest_framework.authtoken.models import Token
 
 from projects.models import Event
 from projects.services.events import event_record
-from tests.processes import Daphne, manage, manage_shell, stop
+from tests.processes import manage, manage_shell, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 WAIT = 15
-
-
-@pytest.fixture(scope="module")
-def daphne(django_db_setup, django_db_blocker):
-    server = Daphne().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

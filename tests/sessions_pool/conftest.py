@@ -3,7 +3,6 @@
 import importlib
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -71,16 +70,3 @@ def make_run(task, **overrides) -> Run:
                   timeout_seconds=task.timeout_seconds)  # fmt: skip
     fields.update(overrides)
     return Run(**fields)
-
-
-def wait_for(predicate, *, timeout: float = 10.0, step=None, interval: float = 0.05):
-    """Call STEP (e.g. a supervisor step) until PREDICATE() is truthy; its value, or AssertionError."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if step is not None:
-            step()
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {getattr(predicate, '__name__', predicate)}")

@@ -5,7 +5,7 @@ import pytest
 from projects.models import Event, Task
 from sessions_pool.models import AgentSession, SessionState
 from sessions_pool.supervisor import Supervisor
-from tests.sessions_pool.conftest import wait_for
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.integration
 S = SessionState

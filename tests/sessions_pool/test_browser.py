@@ -5,77 +5,54 @@ panel and the session page follow it live over /ws/board/; a maintainer types
 into the agent and sees the screen and the alert; a viewer only watches.
 """
 
-import secrets
-import sys
-
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from playwright.sync_api import expect, sync_playwright
+from django.conf import settings
+from playwright.sync_api import expect
 
 from sessions_pool.models import AgentProfile, AgentSession, SessionState
-from tests.projects.live_processes import Daphne, start, stop
-from tests.sessions_pool.conftest import fake_command, wait_for
+from tests import processes
+from tests.browser import log_in, with_password
+from tests.processes import Daphne, wait_for
+from tests.sessions_pool.conftest import fake_command
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
-PASSWORD = "sessions-e2e-" + secrets.token_hex(4)
 S = SessionState
 
 
-@pytest.fixture(autouse=True)
-def shared_environment(monkeypatch, tmux_socket, settings):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The child processes (daphne, the supervisor) must use this test's tmux server and directories.
-    monkeypatch.setenv("ARCHITECT_TMUX_SOCKET", tmux_socket)
-    monkeypatch.setenv("ARCHITECT_SESSIONS_DIR", settings.ARCHITECT_SESSIONS_DIR)
-    monkeypatch.setenv("ARCHITECT_SUPERVISOR_INTERVAL", "0.2")
+@pytest.fixture
+def pool_env(tmux_socket) -> dict[str, str]:
+    """What the child processes (daphne, the supervisor) need to share this test's tmux server and directories."""
+    return {
+        "ARCHITECT_TMUX_SOCKET": tmux_socket,
+        "ARCHITECT_SESSIONS_DIR": settings.ARCHITECT_SESSIONS_DIR,
+        "ARCHITECT_SUPERVISOR_INTERVAL": "0.2",
+    }
 
 
 @pytest.fixture
-def pool(db):
+def pool(db, pool_env):
     AgentProfile.objects.exclude(name="claude").update(enabled=False)
     AgentProfile.objects.filter(name="claude").update(command=fake_command("--think", "0.3"), min_sessions=1)
-    supervisor = start([sys.executable, "manage.py", "supervise_sessions"], "supervisor-e2e.log")
+    supervisor = processes.manage("supervise_sessions", log_name="supervisor-e2e.log", **pool_env)
     yield supervisor
-    stop(supervisor)
+    processes.stop(supervisor)
 
 
 @pytest.fixture
-def daphne(django_db_setup):
-    server = Daphne().start()
+def pool_daphne(django_db_setup, pool_env):
+    server = Daphne().start(**pool_env)
     yield server
     server.stop()
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def open_page(browser, base_url: str, user, path: str):
+    return log_in(browser, base_url, with_password(user), path, viewport={"width": 1280, "height": 900})
 
 
-def with_password(user):
-    user.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt(), iterations=1000)
-    user.save(update_fields=["password"])
-    return user
-
-
-def log_in(browser, base_url: str, user, path: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(base_url + path)
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(base_url + path)
-    return page
-
-
-def test_maintainer_drives_a_session_and_sees_the_alert_live(pool, daphne, browser, maintainer, viewer):
+def test_maintainer_drives_a_session_and_sees_the_alert_live(pool, pool_daphne, browser, maintainer, viewer):
     session = wait_for(lambda: AgentSession.objects.filter(state=S.IDLE).first(), timeout=20)
-    page = log_in(browser, daphne.url, with_password(maintainer), "/sessions/")
+    page = open_page(browser, pool_daphne.url, maintainer, "/sessions/")
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     row = page.locator(f'tr[data-session="{session.pk}"]')
     expect(row.locator(".badge")).to_have_text("idle")
@@ -90,11 +67,11 @@ def test_maintainer_drives_a_session_and_sees_the_alert_live(pool, daphne, brows
     expect(page.locator("#session-alert")).to_contain_text("git push --force origin main")
     assert "Pushed" not in page.locator("#screen").inner_text()
 
-    watcher = log_in(browser, daphne.url, with_password(viewer), f"/sessions/{session.pk}/")
+    watcher = open_page(browser, pool_daphne.url, viewer, f"/sessions/{session.pk}/")
     expect(watcher.locator("#screen")).to_contain_text("git push --force origin main", timeout=5000)
     expect(watcher.locator("#read-only")).to_be_visible()
     expect(watcher.locator("#send-keys")).to_have_count(0)
-    watcher.goto(daphne.url + "/sessions/")
+    watcher.goto(pool_daphne.url + "/sessions/")
     expect(watcher.locator("#alerts")).to_contain_text(session.name)
     expect(watcher.locator(f'tr[data-session="{session.pk}"] .alert-text')).to_contain_text("git push --force")
 
@@ -106,5 +83,5 @@ def test_maintainer_drives_a_session_and_sees_the_alert_live(pool, daphne, brows
 
 def test_stopping_the_supervisor_stops_its_sessions(pool):
     session = wait_for(lambda: AgentSession.objects.filter(state=S.IDLE).first(), timeout=20)
-    stop(pool)
+    processes.stop(pool)
     assert AgentSession.objects.get(pk=session.pk).state == S.STOPPED

@@ -7,7 +7,8 @@ from projects.models import Event, Task
 from sessions_pool import services
 from sessions_pool.models import AgentSession, SessionState
 from sessions_pool.supervisor import Supervisor
-from tests.sessions_pool.conftest import git, make_run, wait_for
+from tests.processes import wait_for
+from tests.sessions_pool.conftest import git, make_run
 
 pytestmark = pytest.mark.integration
 

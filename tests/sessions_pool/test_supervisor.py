@@ -10,7 +10,8 @@ from projects.models import Event, Task
 from sessions_pool import services, tmux
 from sessions_pool.models import AgentSession, SessionState
 from sessions_pool.supervisor import Supervisor
-from tests.sessions_pool.conftest import fake_command, wait_for
+from tests.processes import wait_for
+from tests.sessions_pool.conftest import fake_command
 
 pytestmark = pytest.mark.integration
 S = SessionState
