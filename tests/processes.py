@@ -93,6 +93,36 @@ def kill_group(process) -> None:
     process.wait(timeout=10)
 
 
+def stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name: state, parent pid, …"""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def alive(pid: int) -> bool:
+    """Whether PID runs; a zombie waiting for its parent counts as gone."""
+    try:
+        return stat_fields(pid)[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below PID, in whatever session or process group."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(stat_fields(int(entry.name))[1])
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # gone meanwhile
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.05, step=None, message: str | None = None):
     """Call STEP (if any) until PREDICATE() is truthy and return its value; AssertionError on timeout."""
     deadline = time.monotonic() + timeout

@@ -29,21 +29,8 @@ def engine_processes(tmp_path):
         processes.stop(process)
 
 
-def stat_fields(pid: int) -> list[str]:
-    """/proc/PID/stat after the command name: state, parent pid, …"""
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()
-
-
 def parent_of(pid: int) -> int:
-    return int(stat_fields(pid)[1])
-
-
-def alive(pid: int) -> bool:
-    try:
-        return stat_fields(pid)[0] != "Z"
-    except FileNotFoundError:
-        return False
+    return int(processes.stat_fields(pid)[1])
 
 
 @pytest.mark.integration
@@ -67,7 +54,7 @@ def test_a_killed_worker_loses_its_lease_and_the_task_is_retried_and_finishes(pr
     assert "Lease expired" in task.attempt_set.get(number=1).error
     # The dead worker's command was stopped before the retry: its work never finished, the retry's did once.
     assert out.read_text().splitlines() == ["started 1", "started 2", "finished 2"]
-    assert not alive(first_shell), "the first attempt's command is still running"
+    assert not processes.alive(first_shell), "the first attempt's command is still running"
 
 
 def _read_int(path: str) -> int | None:

@@ -1,6 +1,5 @@
 """The runner and the shell executor, in-process: results, context, retries, timeout, cancel, leases."""
 
-import os
 import subprocess
 import threading
 from datetime import timedelta
@@ -16,7 +15,7 @@ from projects.engine.runner import run_task
 from projects.executors.shell import kill_marked_group
 from projects.models import Event, Task, TaskStatus
 from projects.services import tasks as task_services
-from tests.processes import wait_for
+from tests.processes import alive, wait_for
 from tests.projects.factories import make_task
 
 
@@ -120,7 +119,7 @@ def test_the_timeout_kills_the_whole_process_group(project, tmp_path):
     assert task.status == TaskStatus.FAILED and "Timed out" in task.last_error
     assert task.attempt_set.get().outcome == "timed_out"
     child = int(pidfile.read_text())
-    wait_for(lambda: not _alive(child), timeout=5, message="the background child to die")
+    wait_for(lambda: not alive(child), timeout=5, message="the background child to die")
 
 
 def test_an_executor_that_crashes_fails_the_attempt_not_the_worker(project, monkeypatch):
@@ -199,7 +198,7 @@ def test_cancelling_a_running_task_stops_its_command(project, tmp_path):
     task_services.task_cancel(Task.objects.get(pk=task.pk), actor="mia")
     runner.join(timeout=15)
     assert not runner.is_alive()
-    assert not _alive(int(pidfile.read_text()))
+    assert not alive(int(pidfile.read_text()))
     task.refresh_from_db()
     attempt = task.attempt_set.get()
     assert task.status == TaskStatus.CANCELLED and attempt.outcome == "cancelled"
@@ -211,13 +210,3 @@ def _run_and_close(task_id: int, token: str) -> None:
         run_task(task_id, token, "w")
     finally:
         connection.close()  # the thread's own connection, or the test database cannot be dropped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie waiting for its parent counts as gone.
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"

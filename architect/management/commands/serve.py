@@ -65,14 +65,27 @@ class Command(BaseCommand):
         self.stopping = True
 
     def _stop_all(self, children: dict[str, subprocess.Popen]) -> None:
+        """SIGTERM each program, then SIGKILL whatever its process group still holds after the grace period.
+
+        Only the leaders get SIGTERM: qcluster stops its own workers in order, and
+        when they are signalled behind its back it waits out its own timeout.
+        """
         self.stdout.write("Stopping…")
         for child in children.values():
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                child.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in children.values():
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
+                pass
+            _kill_group(child.pid)
         self.stdout.write("Stopped.")
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # the group is empty: everything stopped in time
