@@ -1,16 +1,12 @@
-"""GET /metrics: Prometheus text format, for a token-authenticated scraper.
+"""The gauges GET /metrics serves (architect/metrics_api.py), in Prometheus' text format.
 
-Apps contribute gauges by adding a collector function to COLLECTORS; each
-returns metric families built from a few aggregate queries.
+Apps contribute gauges by adding a collector function to COLLECTORS in
+AppConfig.ready; each returns metric families built from a few aggregate
+queries. This module stays free of DRF so every process can import it cheaply.
 """
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from rest_framework.renderers import BaseRenderer
-from rest_framework.response import Response
-from rest_framework.views import APIView
-
-from architect.permissions import RolePermission
 
 
 def collect_tracker():
@@ -35,22 +31,8 @@ class _Registry:
             yield from collector()
 
 
-class PrometheusRenderer(BaseRenderer):
-    media_type = "text/plain"
-    format = "txt"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes) else str(data).encode()
-
-
-class MetricsView(APIView):
-    schema = None
-    permission_classes = [RolePermission]
-    renderer_classes = [PrometheusRenderer]
-    throttle_classes = []
-
-    def get(self, request):
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Registry())
-        return Response(generate_latest(registry), content_type="text/plain; version=0.0.4; charset=utf-8")
+def exposition() -> bytes:
+    """Every collector's gauges, now, in Prometheus' text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Registry())
+    return generate_latest(registry)
