@@ -141,13 +141,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, channel layer, job broker ----------------------------------
 
 REDIS_URL = env_str("REDIS_URL")
+# One prefix per installation keeps two Architects on one Redis apart: events, jobs and cache keys.
+# Parallel test workers (pytest-xdist) are installations of their own, each with its own database.
+REDIS_PREFIX = env_str("ARCHITECT_REDIS_PREFIX", "architect") + (
+    f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+        }
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # A prefix per installation keeps two Architects on one Redis from seeing each other's events.
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("ARCHITECT_REDIS_PREFIX", "architect")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_PREFIX},
         }
     }
 else:
@@ -155,7 +165,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 Q_CLUSTER = {
-    "name": "architect",
+    "name": REDIS_PREFIX,  # names its Redis queue
     "workers": env_int("ARCHITECT_WORKERS", 2, minimum=1),
     "timeout": env_int("ARCHITECT_JOB_TIMEOUT", 3600, minimum=1),
     "retry": env_int("ARCHITECT_JOB_TIMEOUT", 3600, minimum=1) + 60,
