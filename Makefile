@@ -58,6 +58,9 @@ check:
 	ARCHITECT_DATA_DIR=$${ARCHITECT_DATA_DIR:-var/test} $(BIN)/python manage.py makemigrations --check --dry-run
 	ARCHITECT_DATA_DIR=$${ARCHITECT_DATA_DIR:-var/test} $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+# Two workers, a test file each at a time (files share their daphne and Chromium); PYTEST_ARGS= runs serially.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 pytest:
 	ARCHITECT_DATA_DIR=$${ARCHITECT_DATA_DIR:-var/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
