@@ -28,10 +28,21 @@ WAIT = 5
 
 @pytest.fixture(autouse=True)
 def fresh_channel_layer():
-    # The in-memory layer's queues belong to one event loop; each test runs its own loop.
-    if not settings.REDIS_URL:
-        channel_layers.backends.clear()
+    """An empty channel layer for each test.
+
+    The in-memory layer's queues belong to one event loop, and each test runs its own. On Redis, a socket
+    the server closed (4401) stays in the board group: the events sent to it would pile up, undrained,
+    in this process's share of the layer until the next send here, a /health/ probe's, meets ChannelFull.
+    """
+    channel_layers.backends.clear()
     yield
+    if settings.REDIS_URL:  # the layer's own flush() would close connections bound to finished event loops
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter(match=f"{settings.REDIS_PREFIX}*"):
+            client.delete(key)
+        client.close()
 
 
 def session_headers(user, origin=ORIGIN) -> list[tuple[bytes, bytes]]:
