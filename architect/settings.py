@@ -142,10 +142,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 # One prefix per installation keeps two Architects on one Redis apart: events, jobs and cache keys.
-# Parallel test workers (pytest-xdist) are installations of their own, each with its own database.
-REDIS_PREFIX = env_str("ARCHITECT_REDIS_PREFIX", "architect") + (
-    f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
-)
+# A test run gets a namespace of its own, as it gets a database of its own (one per pytest-xdist worker).
+_TEST_NAMESPACE = ""
+if os.environ.get("PYTEST_VERSION"):
+    _TEST_NAMESPACE = "-".join(["-test", *filter(None, [os.environ.get("PYTEST_XDIST_WORKER")])])
+REDIS_PREFIX = env_str("ARCHITECT_REDIS_PREFIX", "architect") + _TEST_NAMESPACE
 if REDIS_URL:
     CACHES = {
         "default": {

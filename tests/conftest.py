@@ -40,6 +40,15 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def fresh_redis_namespace():
+    """Start from an empty Redis namespace, as from an empty test database: earlier runs' killed
+    daphnes left members in the board group, and undelivered messages."""
+    from tests.processes import clear_redis_namespace
+
+    clear_redis_namespace()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def warm_fork_server(request):
     """When integration tests will run, start their fork server while the quick tests run first."""
     if any(item.get_closest_marker("integration") for item in request.session.items):

@@ -123,8 +123,11 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.05, step=None, message: str | None = None):
-    """Call STEP (if any) until PREDICATE() is truthy and return its value; AssertionError on timeout."""
+def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.05, step=None, message: object = None):
+    """Call STEP (if any) until PREDICATE() is truthy and return its value.
+
+    On timeout, AssertionError naming MESSAGE (its str() is taken then, so it can describe the state).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if step is not None:
@@ -134,6 +137,17 @@ def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.05, step=N
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message or getattr(predicate, '__name__', '?')}")
+
+
+def clear_redis_namespace() -> None:
+    """Delete this test run's keys from Redis (channel groups, undelivered messages, jobs, cache), if in use."""
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter(match=f"{settings.REDIS_PREFIX}*"):
+            client.delete(key)
+        client.close()
 
 
 # --- Daphne -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from autopilot.models import AutopilotRun, ReviewItem
 from llmrouting.catalog import seed_defaults
 from llmrouting.models import Deployment, DeploymentHealth, Provider
 from projects.demo import seed_demo
+from projects.models import Task
 from tests import processes
 from tests.browser import log_in, with_password
 
@@ -65,8 +66,25 @@ def test_demo_goal_from_start_to_approved_reviews_in_the_browser(stack, newcomer
         expect(review).to_have_count(0, timeout=WAIT_MS)
 
     page.goto(base + f"/autopilot/runs/{run.pk}/")
+    processes.wait_for(RunCompletion(run), timeout=WAIT_MS / 1000, message=RunCompletion(run))
     expect(page.locator("#run-status")).to_have_text(re.compile("completed", re.I), timeout=WAIT_MS)
 
     decided = {item.task.autopilot_link.ref: item for item in ReviewItem.objects.filter(run=run)}
     assert decided["t1"].decided_by_rule is not None
     assert decided["t2"].decided_by == newcomer and decided["t3"].decided_by == newcomer
+
+
+class RunCompletion:
+    """Whether the run completed; printed, how far it got (for a timeout's message)."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def __call__(self) -> bool:
+        return AutopilotRun.objects.get(pk=self.run.pk).status == "completed"
+
+    def __str__(self) -> str:
+        tasks = Task.objects.filter(autopilot_link__run=self.run).order_by("pk")
+        states = ", ".join(f"{ref}: {status} ({attempts} attempts)" for ref, status, attempts in
+                           tasks.values_list("autopilot_link__ref", "status", "attempts"))  # fmt: skip
+        return f"run {self.run.pk} to complete (it is {AutopilotRun.objects.get(pk=self.run.pk).status}); {states}"

@@ -20,6 +20,7 @@ from projects.models import Event
 from projects.services import tasks as task_services
 from projects.services.events import event_record
 from projects.services.tracker import bug_create
+from tests.processes import clear_redis_namespace
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
@@ -36,13 +37,7 @@ def fresh_channel_layer():
     """
     channel_layers.backends.clear()
     yield
-    if settings.REDIS_URL:  # the layer's own flush() would close connections bound to finished event loops
-        import redis
-
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        for key in client.scan_iter(match=f"{settings.REDIS_PREFIX}*"):
-            client.delete(key)
-        client.close()
+    clear_redis_namespace()  # the layer's own flush() would close connections bound to finished event loops
 
 
 def session_headers(user, origin=ORIGIN) -> list[tuple[bytes, bytes]]:
