@@ -158,7 +158,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_PREFIX},
+            # redis-py 8 times reads out after 5 s by default, just when channels-redis's 5 s blocking pop
+            # returns empty: the receive then fails (and a message popped at that instant is lost).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": REDIS_PREFIX},
         }
     }
 else:

@@ -23,13 +23,18 @@ SEEDING_MIGRATIONS = [
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    """Put back the rows data migrations seed once a transactional test has flushed them.
+    """After each test: empty the Redis job queue, and put back the seeded rows a flush removed.
 
-    pytest-django runs transactional tests last in one process, but under
-    pytest-xdist they interleave with the others, which expect the seeds.
-    After the hook's yield every fixture, the flush included, has torn down.
+    A rollback or flush empties the ORM broker's queue; jobs left in Redis's would run in a
+    later test's qcluster, against rows that are gone. pytest-django runs transactional tests
+    last in one process, but under pytest-xdist they interleave with the others, which expect
+    the rows data migrations seed. After the hook's yield every fixture, the flush included,
+    has torn down.
     """
     yield
+    from tests.processes import clear_redis_job_queue
+
+    clear_redis_job_queue()
     if nextitem is None or not os.environ.get("PYTEST_XDIST_WORKER"):
         return  # serial runs keep transactional tests last; after the last one the database is gone
     marker = item.get_closest_marker("django_db")
@@ -41,8 +46,8 @@ def pytest_runtest_teardown(item, nextitem):
 
 @pytest.fixture(scope="session", autouse=True)
 def fresh_redis_namespace():
-    """Start from an empty Redis namespace, as from an empty test database: earlier runs' killed
-    daphnes left members in the board group, and undelivered messages."""
+    """Start from an empty Redis namespace, as from an empty test database: earlier runs left jobs,
+    undelivered messages, and killed daphnes' members in the board group."""
     from tests.processes import clear_redis_namespace
 
     clear_redis_namespace()

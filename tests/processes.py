@@ -141,13 +141,27 @@ def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.05, step=N
 
 def clear_redis_namespace() -> None:
     """Delete this test run's keys from Redis (channel groups, undelivered messages, jobs, cache), if in use."""
+    _delete_redis_keys(f"{settings.REDIS_PREFIX}*", f"django_q:{settings.REDIS_PREFIX}:*")
+
+
+def clear_redis_job_queue() -> None:
+    """Drop the jobs waiting in django-q2's Redis queue, if in use (the ORM broker's go with a rollback)."""
     if settings.REDIS_URL:
         import redis
 
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        for key in client.scan_iter(match=f"{settings.REDIS_PREFIX}*"):
-            client.delete(key)
-        client.close()
+        with redis.Redis.from_url(settings.REDIS_URL) as client:
+            client.delete(f"django_q:{settings.REDIS_PREFIX}:q")
+
+
+def _delete_redis_keys(*patterns: str) -> None:
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    with redis.Redis.from_url(settings.REDIS_URL) as client:
+        for pattern in patterns:
+            for key in client.scan_iter(match=pattern):
+                client.delete(key)
 
 
 # --- Daphne -------------------------------------------------------------------

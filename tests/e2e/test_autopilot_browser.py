@@ -53,10 +53,12 @@ def test_demo_goal_from_start_to_approved_reviews_in_the_browser(stack, newcomer
     run_link.click()
 
     # The loop plans it (demo template); the page refreshes itself when the plan arrives.
+    run = AutopilotRun.objects.get()
+    planned = RunReaches(run, "awaiting_approval")
+    processes.wait_for(planned, timeout=WAIT_MS / 1000, message=planned)
     page.get_by_role("button", name="Approve plan").click()
     expect(page.locator("#run-status")).to_have_text(re.compile("running", re.I), timeout=WAIT_MS)
 
-    run = AutopilotRun.objects.get()
     page.goto(base + "/reviews/")
     for _ in range(2):  # the LLM write-up, then the shell summary that depends on it
         first = page.locator(f'article.ap-review[data-run="{run.pk}"]').first
@@ -66,7 +68,8 @@ def test_demo_goal_from_start_to_approved_reviews_in_the_browser(stack, newcomer
         expect(review).to_have_count(0, timeout=WAIT_MS)
 
     page.goto(base + f"/autopilot/runs/{run.pk}/")
-    processes.wait_for(RunCompletion(run), timeout=WAIT_MS / 1000, message=RunCompletion(run))
+    completed = RunReaches(run, "completed")
+    processes.wait_for(completed, timeout=WAIT_MS / 1000, message=completed)
     expect(page.locator("#run-status")).to_have_text(re.compile("completed", re.I), timeout=WAIT_MS)
 
     decided = {item.task.autopilot_link.ref: item for item in ReviewItem.objects.filter(run=run)}
@@ -74,17 +77,18 @@ def test_demo_goal_from_start_to_approved_reviews_in_the_browser(stack, newcomer
     assert decided["t2"].decided_by == newcomer and decided["t3"].decided_by == newcomer
 
 
-class RunCompletion:
-    """Whether the run completed; printed, how far it got (for a timeout's message)."""
+class RunReaches:
+    """Whether the run has reached STATUS; printed, how far it got (for a timeout's message)."""
 
-    def __init__(self, run):
-        self.run = run
+    def __init__(self, run, status: str):
+        self.run, self.status = run, status
 
     def __call__(self) -> bool:
-        return AutopilotRun.objects.get(pk=self.run.pk).status == "completed"
+        return AutopilotRun.objects.get(pk=self.run.pk).status == self.status
 
     def __str__(self) -> str:
         tasks = Task.objects.filter(autopilot_link__run=self.run).order_by("pk")
         states = ", ".join(f"{ref}: {status} ({attempts} attempts)" for ref, status, attempts in
                            tasks.values_list("autopilot_link__ref", "status", "attempts"))  # fmt: skip
-        return f"run {self.run.pk} to complete (it is {AutopilotRun.objects.get(pk=self.run.pk).status}); {states}"
+        now = AutopilotRun.objects.get(pk=self.run.pk).status
+        return f"run {self.run.pk} to be {self.status} (it is {now}); tasks: {states or 'none'}"
