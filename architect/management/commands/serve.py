@@ -24,13 +24,13 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, **options):
         call_command("check", fail_level="ERROR")
         self.stopping = False
-        signal.signal(signal.SIGTERM, self._request_stop)
+        # SIGINT too, explicitly: started in the background by a script (nohup … &), serve inherits SIGINT
+        # ignored, and Python then leaves it so: Ctrl-C or `kill -INT` would do nothing.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._request_stop)
         children = {p.name: self._start(p) for p in all_processes(host, port)}
         self.stdout.write(self.style.SUCCESS(f"Architect is running on http://{host}:{port}/ — Ctrl-C stops it."))
-        try:
-            exited = self._wait_for_exit(children)
-        except KeyboardInterrupt:
-            exited = None
+        exited = self._wait_for_exit(children)
         self._stop_all(children)
         if exited and not self.stopping:
             self.stderr.write(f"Process '{exited}' stopped unexpectedly; stopped the others. Logs: {settings.LOG_DIR}")
@@ -58,7 +58,7 @@ class Command(BaseCommand):
             for name, child in children.items():
                 if child.poll() is not None:
                     return name
-            time.sleep(0.5)
+            time.sleep(0.2)
         return None
 
     def _request_stop(self, signum, frame) -> None:
