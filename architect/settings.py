@@ -145,7 +145,8 @@ REDIS_URL = env_str("REDIS_URL")
 # A test run gets a namespace of its own, as it gets a database of its own (one per pytest-xdist worker).
 _TEST_NAMESPACE = ""
 if os.environ.get("PYTEST_VERSION"):
-    _TEST_NAMESPACE = "-".join(["-test", *filter(None, [os.environ.get("PYTEST_XDIST_WORKER")])])
+    _xdist_worker = os.environ.get("PYTEST_XDIST_WORKER")
+    _TEST_NAMESPACE = f"-test-{_xdist_worker}" if _xdist_worker else "-test"
 REDIS_PREFIX = env_str("ARCHITECT_REDIS_PREFIX", "architect") + _TEST_NAMESPACE
 if REDIS_URL:
     CACHES = {

@@ -25,7 +25,8 @@ def tmux_socket():
 
 def test_ctrl_c_stops_every_program_well_within_the_grace_period(tmux_socket):
     port = processes.free_port()
-    serve = processes.start([sys.executable, "manage.py", "serve", "--port", str(port)], "serve-test.log",
+    log_name = f"serve-{port}.log"  # its own: logs are appended to, and "Stopped." must be this run's
+    serve = processes.start([sys.executable, "manage.py", "serve", "--port", str(port)], log_name,
                             ARCHITECT_TMUX_SOCKET=tmux_socket)  # fmt: skip
     try:
         processes.wait_for_http(f"http://127.0.0.1:{port}/health/", serve)
@@ -41,7 +42,7 @@ def test_ctrl_c_stops_every_program_well_within_the_grace_period(tmux_socket):
 
     assert took < STOP_GRACE_SECONDS / 2, f"stopping took {took:.1f} s"
     assert not [pid for pid in started if processes.alive(pid)]
-    assert "Stopped." in processes.log_path("serve-test.log").read_text()
+    assert "Stopped." in processes.log_path(log_name).read_text()
 
 
 def everything_started(serve_pid: int) -> bool:
